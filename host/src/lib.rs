@@ -1,0 +1,9 @@
+//! dwlink-host: the CLI and library.
+//!
+//! Data flows one way: `cli` -> `spec` -> `engine` -> (`network` | `plugin`) -> `cloud`.
+pub mod cli;
+pub mod cloud;
+pub mod engine;
+pub mod network;
+pub mod plugin;
+pub mod spec;

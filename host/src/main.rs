@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    dwlink_host::cli::main()
+}

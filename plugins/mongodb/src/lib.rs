@@ -1,0 +1,1 @@
+//! dwlink plugin: mongodb

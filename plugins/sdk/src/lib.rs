@@ -1,0 +1,1 @@
+//! dwlink-plugin-sdk: write a dwlink data-source plugin.

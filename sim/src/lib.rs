@@ -1,0 +1,1 @@
+//! dwlink-sim: an Alibaba Cloud simulator that speaks the real OpenAPI wire protocol.
