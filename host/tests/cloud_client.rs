@@ -796,3 +796,100 @@ async fn serialize_holds_one_key_at_a_time() {
     waiter.await.unwrap();
     drop(other);
 }
+
+/// Captures every `tracing` event at TRACE level into a buffer.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_secret_reaches_trace_output_errors_or_debug() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    // current_thread runtime: the subscriber sees every event of this test, the server's too.
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = Server::start().await;
+    let cloud = server.cloud(fast());
+    let mut shown = Vec::new();
+
+    // Account B from a config-file profile (AK mode).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.json");
+    std::fs::write(
+        &path,
+        json!({"current": "b", "profiles": [{"name": "b", "mode": "AK",
+            "access_key_id": B_ID, "access_key_secret": B_SECRET}]})
+        .to_string(),
+    )
+    .unwrap();
+    let env = CredentialEnv {
+        vars: Default::default(),
+        config_path: Some(path),
+    };
+    let b = cloud.from_source("b", None, &env).unwrap();
+    shown.push(format!("{b:?}"));
+
+    // Successful, retried and failing calls in B.
+    b.call(describe()).await.unwrap();
+    server.script([
+        error(503, "ServiceUnavailable"),
+        ok(),
+        error(400, "InvalidParameter"),
+    ]);
+    b.call(describe()).await.unwrap();
+    let e = b.call(describe()).await.unwrap_err();
+    shown.push(format!("{e} {e:?}"));
+
+    // A via AssumeRole: a success, then a signature mismatch whose message echoes the
+    // server's canonical request (which holds the security token).
+    let a = cloud.assume_role("a", &b, AssumeRoleSpec::new(role_arn("1000", "r"), "x"));
+    shown.push(format!("{a:?}"));
+    a.call(describe()).await.unwrap();
+    let creds = a.credentials().await.unwrap();
+    shown.push(format!("{creds:?}"));
+    server
+        .state
+        .lock()
+        .unwrap()
+        .secrets
+        .insert("STS.assumed-1".into(), "not-the-secret".into());
+    let e = a.call(describe()).await.unwrap_err();
+    assert_eq!(e.code, "SignatureDoesNotMatch");
+    assert!(e.message.contains("<redacted>"), "{e}");
+    shown.push(format!("{e} {e:?}"));
+
+    // A failing AssumeRole.
+    server.state.lock().unwrap().sts_error = Some("NoPermission".into());
+    let a2 = cloud.assume_role("a2", &b, AssumeRoleSpec::new(role_arn("1000", "r"), "y"));
+    let e = a2.call(describe()).await.unwrap_err();
+    shown.push(format!("{e} {e:?}"));
+
+    let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("cloud call") && log.contains("AssumeRole"),
+        "{log}"
+    );
+    assert!(log.contains("TRACE"), "trace level was not captured");
+    let everything = format!("{log}\n{}", shown.join("\n"));
+    for secret in [B_SECRET, "assumed-secret-1-Kp2", "assumed-token-1-Vb7"] {
+        assert!(
+            !everything.contains(secret),
+            "secret {secret:?} leaked into: {everything}"
+        );
+    }
+}
