@@ -138,7 +138,7 @@ impl CredentialEnv {
     /// else the CLI config file's `ALIBABA_CLOUD_PROFILE` or `current` profile.
     pub fn resolve(&self, profile: Option<&str>) -> Result<Resolved, CredentialError> {
         if let Some(name) = profile {
-            return self.from_config(Some(name));
+            return self.config_profile(Some(name));
         }
         if let Some(id) = self.var(ENV_ACCESS_KEY_ID) {
             let secret = self.var(ENV_ACCESS_KEY_SECRET).ok_or_else(|| {
@@ -154,10 +154,10 @@ impl CredentialEnv {
             });
         }
         let name = self.var(ENV_PROFILE).map(str::to_string);
-        self.from_config(name.as_deref())
+        self.config_profile(name.as_deref())
     }
 
-    fn from_config(&self, name: Option<&str>) -> Result<Resolved, CredentialError> {
+    fn config_profile(&self, name: Option<&str>) -> Result<Resolved, CredentialError> {
         let path = self.config_path.as_ref().ok_or_else(|| {
             CredentialError(
                 "no credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or configure the aliyun CLI (aliyun configure)".into(),
