@@ -39,7 +39,8 @@ pub const CODE_RESPONSE: &str = "dwlink.Response";
 
 /// Whether another attempt may succeed.
 pub fn is_retryable(err: &CloudError) -> bool {
-    if err.http_status >= 500 {
+    // 5xx: the server failed; 429: throttled even when the body is not an OpenAPI error.
+    if err.http_status >= 500 || err.http_status == 429 {
         return true;
     }
     RETRYABLE.iter().any(|rule| match rule {
@@ -144,6 +145,8 @@ mod tests {
         }
         assert!(is_retryable(&err(502, "BadGateway")));
         assert!(is_retryable(&err(500, "Anything")));
+        assert!(is_retryable(&err(429, "HTTP429")));
+        assert!(!is_retryable(&err(404, "HTTP404")));
     }
 
     #[test]
