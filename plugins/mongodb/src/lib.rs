@@ -9,8 +9,7 @@ use api::{AttributeResponse, Instance, SecurityIps};
 use dwlink_plugin_sdk::whitelist::{self, Limits};
 use dwlink_plugin_sdk::{
     Api, Cloud, ConnectionRequest, Endpoint, InstanceRef, Location, LogLevel, Plugin, PluginError,
-    PluginInfo, Properties, Subject, WhitelistGroup, export_plugin, serde_json, serde_json::json,
-    vpc,
+    PluginInfo, Properties, Subject, WhitelistGroup, export_plugin, serde_json::json, vpc,
 };
 
 const DDS: Api = Api::new("Dds", "2015-12-01");
@@ -103,7 +102,7 @@ fn modify(
         ),
     );
     cloud
-        .call::<serde_json::Value>(
+        .call::<dwlink_plugin_sdk::Ignored>(
             DDS.request(MODIFY_SECURITY_IPS, &instance.region)
                 .param("DBInstanceId", &instance.id)
                 .param("SecurityIpGroupName", group)

@@ -2,6 +2,7 @@
 //! values (`examples/scenarios/seed.toml`).
 
 use super::*;
+use dwlink_plugin_sdk::serde_json;
 use dwlink_plugin_sdk::testing::FakeCloud;
 
 const ID: &str = "dds-bp1simmongosrc00001";

@@ -8,8 +8,7 @@ use api::{Attribute, Endpoints, Whitelist};
 use dwlink_plugin_sdk::whitelist::{self, Limits};
 use dwlink_plugin_sdk::{
     Api, Cloud, ConnectionRequest, Endpoint, InstanceRef, Location, LogLevel, Plugin, PluginError,
-    PluginInfo, Properties, Subject, WhitelistGroup, export_plugin, serde_json, serde_json::json,
-    vpc,
+    PluginInfo, Properties, Subject, WhitelistGroup, export_plugin, serde_json::json, vpc,
 };
 
 const POLARDB: Api = Api::new("polardb", "2017-08-01");
@@ -100,7 +99,7 @@ fn modify(
         ),
     );
     cloud
-        .call::<serde_json::Value>(
+        .call::<dwlink_plugin_sdk::Ignored>(
             POLARDB
                 .request(MODIFY_WHITELIST, &instance.region)
                 .param("DBClusterId", &instance.id)

@@ -5,12 +5,12 @@
 mod api;
 
 use api::{Attribute, IpArrayList, NetInfoResponse};
+use dwlink_plugin_sdk::vpc;
 use dwlink_plugin_sdk::whitelist::{self, Limits};
 use dwlink_plugin_sdk::{
     Api, Cloud, ConnectionRequest, Endpoint, InstanceRef, Location, LogLevel, Plugin, PluginError,
     PluginInfo, Properties, Subject, WhitelistGroup, export_plugin, serde_json::json,
 };
-use dwlink_plugin_sdk::{serde_json, vpc};
 
 const RDS: Api = Api::new("Rds", "2014-08-15");
 
@@ -110,7 +110,7 @@ fn modify(
         ),
     );
     cloud
-        .call::<serde_json::Value>(
+        .call::<dwlink_plugin_sdk::Ignored>(
             RDS.request(MODIFY_SECURITY_IPS, &instance.region)
                 .param("DBInstanceId", &instance.id)
                 .param("DBInstanceIPArrayName", group)

@@ -3,16 +3,47 @@
 //!
 //! Use with `#[serde(default, deserialize_with = "dwlink_plugin_sdk::de::string")]`.
 
+use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
 
 /// A string from a JSON string, number or bool; `null` becomes empty.
 pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::String(s) => s,
-        serde_json::Value::Number(n) => n.to_string(),
-        serde_json::Value::Bool(b) => b.to_string(),
-        _ => String::new(),
-    })
+    d.deserialize_any(Lenient)
+}
+
+/// Visits scalars without building a `serde_json::Value` (smaller plugins).
+struct Lenient;
+
+impl<'de> Visitor<'de> for Lenient {
+    type Value = String;
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("a string, number, bool or null")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+        Ok(v)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<String, E> {
+        Ok(String::new())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<String, E> {
+        Ok(String::new())
+    }
 }
 
 /// A list that may be absent or `null`: both become empty.

@@ -40,6 +40,9 @@ pub use types::{
     ConnectionRequest, Endpoint, InstanceRef, Location, LogLevel, PluginInfo, WhitelistGroup,
 };
 
+/// A response whose body is not read (only its being JSON is checked), e.g. of a Modify call.
+pub type Ignored = serde::de::IgnoredAny;
+
 /// Re-exported so plugins build connection properties with the same `serde_json`.
 pub use serde_json;
 
