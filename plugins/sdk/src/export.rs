@@ -149,3 +149,141 @@ fn error_into(e: PluginError) -> wit::PluginError {
         PluginError::Other(m) => wit::PluginError::Other(m),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Cloud, Properties};
+
+    /// A plugin that answers from its inputs and the (native, host-less) cloud.
+    struct Echo;
+
+    impl Plugin for Echo {
+        fn describe() -> PluginInfo {
+            PluginInfo {
+                name: "echo".into(),
+                version: "1.0.0".into(),
+                datasource_type: "mysql".into(),
+                product: "Rds".into(),
+                api_version: "2014-08-15".into(),
+                actions: vec!["rds:DescribeDBInstanceAttribute".into()],
+                summary: "test".into(),
+            }
+        }
+        fn discover(cloud: &dyn Cloud, i: &InstanceRef) -> Result<Location, PluginError> {
+            let s = crate::Subject {
+                kind: "RDS instance",
+                id: &i.id,
+                region: &i.region,
+            };
+            let request = crate::Api::new("Rds", "2014-08-15").request("X", &i.region);
+            cloud
+                .call::<crate::Ignored>(request)
+                .map_err(|e| s.cloud_error("rds:X", e))?;
+            unreachable!("there is no host natively")
+        }
+        fn whitelist_list(
+            _: &dyn Cloud,
+            i: &InstanceRef,
+        ) -> Result<Vec<WhitelistGroup>, PluginError> {
+            Ok(vec![WhitelistGroup {
+                name: i.id.clone(),
+                entries: vec![i.region.clone()],
+                attribute: "hidden".into(),
+            }])
+        }
+        fn whitelist_add(
+            _: &dyn Cloud,
+            _: &InstanceRef,
+            g: &str,
+            c: &[String],
+        ) -> Result<(), PluginError> {
+            Err(PluginError::LimitExceeded(format!("{g}:{}", c.join(","))))
+        }
+        fn whitelist_remove(
+            _: &dyn Cloud,
+            _: &InstanceRef,
+            _: &str,
+            _: &[String],
+        ) -> Result<(), PluginError> {
+            Ok(())
+        }
+        fn connection_properties(
+            _: &dyn Cloud,
+            r: &ConnectionRequest,
+        ) -> Result<Properties, PluginError> {
+            let mut p = Properties::new();
+            p.insert("instanceId".into(), r.instance.id.clone().into());
+            p.insert("zone".into(), r.location.zone.clone().into());
+            if r.database == "leak" {
+                p.insert("Password".into(), "secret".into());
+            }
+            Ok(p)
+        }
+    }
+
+    type E = Export<Echo>;
+
+    fn wit_instance() -> wit::InstanceRef {
+        wit::InstanceRef {
+            id: "rm-1".into(),
+            region: "cn-hangzhou".into(),
+        }
+    }
+
+    #[test]
+    fn converts_records_and_errors_both_ways() {
+        let info = E::describe();
+        assert_eq!((info.name.as_str(), info.actions.len()), ("echo", 1));
+        let groups = E::whitelist_list(wit_instance()).unwrap();
+        assert_eq!(groups[0].name, "rm-1");
+        assert_eq!(groups[0].entries, vec!["cn-hangzhou".to_string()]);
+        assert_eq!(groups[0].attribute, "hidden");
+        match E::whitelist_add(wit_instance(), "g".into(), vec!["1.2.3.4".into()]) {
+            Err(wit::PluginError::LimitExceeded(m)) => assert_eq!(m, "g:1.2.3.4"),
+            other => panic!("{other:?}"),
+        }
+        assert!(E::whitelist_remove(wit_instance(), "g".into(), vec![]).is_ok());
+        // Natively the host cloud refuses every call; the error keeps its code.
+        match E::discover(wit_instance()) {
+            Err(wit::PluginError::Cloud(e)) => {
+                assert_eq!(e.code, "dwlink.NoHost");
+                assert!(e.message.contains("rm-1"), "{}", e.message);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn connection_properties_are_json_text_and_never_carry_a_password() {
+        let mut request = wit::ConnectionRequest {
+            instance: wit_instance(),
+            location: wit::Location {
+                region: "cn-hangzhou".into(),
+                zone: "cn-hangzhou-h".into(),
+                vpc_id: "vpc-1".into(),
+                vswitch_id: "vsw-1".into(),
+                vswitch_cidr: "192.168.6.0/24".into(),
+                endpoints: vec![wit::Endpoint {
+                    host: "h".into(),
+                    port: 3306,
+                    role: "primary".into(),
+                }],
+                status: "Running".into(),
+                running: true,
+            },
+            owner_uid: "1".into(),
+            role_name: "r".into(),
+            database: "d".into(),
+            username: "u".into(),
+            env_type: "Dev".into(),
+        };
+        let text = E::connection_properties(request.clone()).unwrap();
+        assert_eq!(text, r#"{"instanceId":"rm-1","zone":"cn-hangzhou-h"}"#);
+        request.database = "leak".into();
+        assert!(matches!(
+            E::connection_properties(request),
+            Err(wit::PluginError::Other(_))
+        ));
+    }
+}
