@@ -316,10 +316,13 @@ impl Plugin {
     }
 }
 
-/// The WASI interface named by wasmtime's "unknown import" trap, e.g.
-/// ``unknown import: `wasi:filesystem/preopens@0.2.6#get-directories` has not been defined``.
+/// The WASI function named by a denied stub's error, e.g.
+/// ``dwlink sandbox denied `wasi:filesystem/preopens@0.2.6#get-directories` ``.
 fn denied_import(text: &str) -> Option<String> {
-    let rest = text.split_once("unknown import: `")?.1;
+    let rest = text
+        .split_once(sandbox::DENIED_MARKER)?
+        .1
+        .strip_prefix('`')?;
     let name = rest.split('`').next()?;
     Some(match name.split_once('#') {
         Some((interface, func)) => format!("{interface} ({func})"),
@@ -334,7 +337,7 @@ mod tests {
     #[test]
     fn denied_import_names_the_interface() {
         assert_eq!(
-            denied_import("error while executing: unknown import: `wasi:filesystem/preopens@0.2.6#get-directories` has not been defined").as_deref(),
+            denied_import("error while executing: dwlink sandbox denied `wasi:filesystem/preopens@0.2.6#get-directories`").as_deref(),
             Some("wasi:filesystem/preopens@0.2.6 (get-directories)")
         );
         assert_eq!(denied_import("wasm trap: unreachable"), None);

@@ -201,12 +201,68 @@ impl PluginRuntime {
                 )));
             }
         }
+        // Resources the provided interfaces define (e.g. `wasi:io/poll.pollable`): other WASI
+        // interfaces re-export them, and those must stay the linker's own.
+        let provided_resources: Vec<wasmtime::component::ResourceType> = ty
+            .imports(engine)
+            .filter(|(name, _)| sandbox::provides(name))
+            .filter_map(|(_, item)| match item.ty {
+                ComponentItem::ComponentInstance(i) => Some(i),
+                _ => None,
+            })
+            .flat_map(|i| {
+                i.exports(engine)
+                    .filter_map(|(_, e)| match e.ty {
+                        ComponentItem::Resource(r) => Some(r),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         let mut linker = base.clone();
-        linker
-            .define_unknown_imports_as_traps(component)
-            .map_err(|e| wrong(one_line(&format!("{e:#}"))))?;
+        for (name, item) in ty.imports(engine) {
+            if let ComponentItem::ComponentInstance(instance) = item.ty
+                && name.starts_with("wasi:")
+                && !sandbox::provides(name)
+            {
+                stub_denied(&mut linker, engine, name, &instance, &provided_resources)
+                    .map_err(|e| wrong(one_line(&format!("{e:#}"))))?;
+            }
+        }
         Ok(linker)
     }
+}
+
+/// Defines every function of the WASI interface `name` as one that traps with a "denied"
+/// error when called, and its resources as opaque host resources, so a plugin that merely links
+/// std's filesystem or socket code still loads but can never use it.
+fn stub_denied(
+    linker: &mut Linker<HostState>,
+    engine: &Engine,
+    name: &str,
+    instance: &wasmtime::component::types::ComponentInstance,
+    provided_resources: &[wasmtime::component::ResourceType],
+) -> wasmtime::Result<()> {
+    let mut scope = linker.instance(name)?;
+    for (item, export) in instance.exports(engine) {
+        match export.ty {
+            ComponentItem::ComponentFunc(_) => {
+                let what = format!("{name}#{item}");
+                scope.func_new(item, move |_, _, _, _| {
+                    wasmtime::bail!("{}`{what}`", sandbox::DENIED_MARKER)
+                })?;
+            }
+            ComponentItem::Resource(r) if !provided_resources.contains(&r) => {
+                scope.resource(
+                    item,
+                    wasmtime::component::ResourceType::host::<()>(),
+                    |_, _| Ok(()),
+                )?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn cache(dir: &Path) -> anyhow::Result<wasmtime::Cache> {

@@ -377,6 +377,32 @@ impl HasData for IoTable {
     type Data<'a> = &'a mut ResourceTable;
 }
 
+/// The interfaces [`add_minimal_wasi`] links (any 0.2.x version).
+const PROVIDED: &[&str] = &[
+    "wasi:io/error",
+    "wasi:io/poll",
+    "wasi:io/streams",
+    "wasi:cli/exit",
+    "wasi:cli/environment",
+    "wasi:cli/stdin",
+    "wasi:cli/stdout",
+    "wasi:cli/stderr",
+    "wasi:cli/terminal-input",
+    "wasi:cli/terminal-output",
+    "wasi:cli/terminal-stdin",
+    "wasi:cli/terminal-stdout",
+    "wasi:cli/terminal-stderr",
+];
+
+/// Whether the sandbox links the WASI import `name` (e.g. `wasi:cli/stdout@0.2.6`).
+pub(crate) fn provides(name: &str) -> bool {
+    let (interface, version) = name.split_once('@').unwrap_or((name, ""));
+    PROVIDED.contains(&interface) && version.starts_with("0.2.")
+}
+
+/// Starts the error of a call to an interface the sandbox does not provide.
+pub(crate) const DENIED_MARKER: &str = "dwlink sandbox denied ";
+
 /// Links `wasi:io` and `wasi:cli` (what a Rust std guest imports) and nothing else.
 pub(crate) fn add_minimal_wasi(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     use wasmtime_wasi::cli::WasiCliView;
@@ -433,6 +459,14 @@ mod tests {
         let stderr = "\nthread '<unnamed>' panicked at src/lib.rs:97:24:\nboom here\nnote: run with `RUST_BACKTRACE=1`\n";
         assert_eq!(panic_message(stderr).as_deref(), Some("boom here"));
         assert_eq!(panic_message("just noise"), None);
+    }
+
+    #[test]
+    fn provided_interfaces_match_any_0_2_version() {
+        assert!(provides("wasi:cli/stdout@0.2.6"));
+        assert!(provides("wasi:io/streams@0.2.0"));
+        assert!(!provides("wasi:filesystem/preopens@0.2.6"));
+        assert!(!provides("wasi:cli/stdout@0.3.0"));
     }
 
     #[test]
