@@ -411,3 +411,34 @@ async fn concurrent_calls_share_one_loaded_plugin() {
         assert_eq!(t.await.unwrap().unwrap().vpc_id, "vpc-a");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compiled_components_are_cached_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = || dwlink_host::plugin::RuntimeOptions {
+        cache_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    };
+    let files = || walk(dir.path()).into_iter().filter(|p| p.is_file()).count();
+    assert_eq!(files(), 0);
+    let rt = dwlink_host::plugin::PluginRuntime::with_options(options()).unwrap();
+    rt.load_file(&fixture("well-behaved")).await.unwrap();
+    let after_first = files();
+    assert!(after_first > 0, "the compile cache wrote nothing");
+    // A new runtime (as in a second process) finds the entry and adds none.
+    let rt = dwlink_host::plugin::PluginRuntime::with_options(options()).unwrap();
+    rt.load_file(&fixture("well-behaved")).await.unwrap();
+    assert_eq!(files(), after_first);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        }
+        out.push(path);
+    }
+    out
+}

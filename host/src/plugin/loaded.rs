@@ -305,6 +305,13 @@ impl Plugin {
             };
         }
         let detail = match e.downcast_ref::<Trap>() {
+            // The guest's shadow stack lives in linear memory: running off it looks like this.
+            Some(Trap::MemoryOutOfBounds) => {
+                format!(
+                    "{} (a guest stack overflow from deep recursion also looks like this)",
+                    Trap::MemoryOutOfBounds
+                )
+            }
             Some(trap) => trap.to_string(),
             None => text,
         };

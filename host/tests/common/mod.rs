@@ -7,7 +7,7 @@ use dwlink_host::cloud::{BoxFuture, Call, Caller, CloudError};
 use dwlink_host::plugin::{PluginRuntime, RuntimeOptions};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 /// `target/fixtures/<name>.wasm`, built by `cargo xtask plugins`.
 pub fn fixture(name: &str) -> PathBuf {
@@ -22,12 +22,10 @@ pub fn fixture(name: &str) -> PathBuf {
     path
 }
 
-/// A cache directory shared by the tests of this process, removed when it ends.
+/// A compile-cache directory for the tests, under cargo's per-target temp dir (never the
+/// user's cache).
 pub fn cache_dir() -> PathBuf {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().expect("temp dir"))
-        .path()
-        .to_path_buf()
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache")
 }
 
 pub fn runtime() -> PluginRuntime {
