@@ -19,7 +19,9 @@ pub struct RuntimeOptions {
     /// Where compiled components are cached; `None` disables the cache.
     /// [`RuntimeOptions::default`] uses [`default_cache_dir`].
     pub cache_dir: Option<PathBuf>,
-    /// Use wasmtime's pooling instance allocator (see README: measured, off by default).
+    /// Use wasmtime's pooling instance allocator. On by default: it cut instantiate + describe
+    /// from 110 µs to 75 µs (median) on the 2-core build machine. Falls back to on-demand
+    /// allocation when the pool's address space cannot be reserved.
     pub pooling: bool,
     /// Limits every loaded plugin starts with.
     pub limits: Limits,
@@ -29,7 +31,7 @@ impl Default for RuntimeOptions {
     fn default() -> Self {
         RuntimeOptions {
             cache_dir: default_cache_dir(),
-            pooling: false,
+            pooling: true,
             limits: Limits::DEFAULT,
         }
     }
@@ -81,17 +83,23 @@ impl PluginRuntime {
                 ),
             }
         }
-        if options.pooling {
-            let mut pool = wasmtime::PoolingAllocationConfig::default();
-            pool.total_component_instances(100)
-                .total_core_instances(100 * super::limits::MAX_INSTANCES as u32)
-                .total_memories(100 * super::limits::MAX_MEMORIES as u32)
-                .total_tables(100 * super::limits::MAX_TABLES as u32)
-                .total_stacks(100)
-                .max_memory_size(Limits::MAX.memory_bytes());
-            config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
-        }
-        let engine = Engine::new(&config)?;
+        let engine = if options.pooling {
+            let mut pooled = config.clone();
+            pooled.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool()));
+            match Engine::new(&pooled) {
+                Ok(engine) => engine,
+                // The pool reserves virtual address space up front; where that is refused
+                // (`ulimit -v`, strict overcommit) the on-demand allocator still works.
+                Err(e) => {
+                    tracing::warn!(
+                        "plugin runtime: pooling allocator unavailable ({e:#}); using on-demand allocation"
+                    );
+                    Engine::new(&config)?
+                }
+            }
+        } else {
+            Engine::new(&config)?
+        };
         start_ticker(&engine);
 
         let mut linker_v0_1 = Linker::new(&engine);
@@ -231,6 +239,23 @@ impl PluginRuntime {
         }
         Ok(linker)
     }
+}
+
+/// Up to [`POOL_SLOTS`] plugin calls in flight at once (beyond that, instantiation fails
+/// with a "limit reached" trap and the caller may retry); each slot reserves address space
+/// for the maximum memory, committed only as used.
+const POOL_SLOTS: u32 = 256;
+
+fn pool() -> wasmtime::PoolingAllocationConfig {
+    use super::limits::{MAX_INSTANCES, MAX_MEMORIES, MAX_TABLES};
+    let mut pool = wasmtime::PoolingAllocationConfig::default();
+    pool.total_component_instances(POOL_SLOTS)
+        .total_core_instances(POOL_SLOTS * MAX_INSTANCES as u32)
+        .total_memories(POOL_SLOTS * MAX_MEMORIES as u32)
+        .total_tables(POOL_SLOTS * MAX_TABLES as u32)
+        .total_stacks(POOL_SLOTS)
+        .max_memory_size(Limits::MAX.memory_bytes());
+    pool
 }
 
 /// Defines every function of the WASI interface `name` as one that traps with a "denied"
