@@ -36,8 +36,8 @@ pub(crate) struct HostState {
     pub limiter: Limiter,
     /// The plugin's name, for logs and refusals.
     pub plugin: Arc<str>,
-    /// Declared actions, `product:Action` with a lower-case product; `None` while `describe`
-    /// runs for the first time at load (nothing may be called then anyway).
+    /// Declared actions, `product:Action` with a lower-case product; empty while `describe`
+    /// runs for the first time at load (it may call nothing anyway).
     pub actions: Arc<BTreeSet<String>>,
     /// Who makes cloud calls for this invocation; `None` for `describe`.
     pub caller: Option<Arc<dyn Caller>>,
