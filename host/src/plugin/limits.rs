@@ -109,7 +109,7 @@ impl std::fmt::Display for Limits {
 /// `2 s` for whole seconds, `250 ms` otherwise.
 pub(crate) fn human_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{} s", ms / 1000)
     } else {
         format!("{ms} ms")
