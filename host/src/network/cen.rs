@@ -369,3 +369,22 @@ fn route_table_params(attachment: &str, table: &str) -> Params {
         .set("TransitRouterAttachmentId", attachment)
         .set("TransitRouterRouteTableId", table)
 }
+
+/// Zones where a transit router can attach a vSwitch in `region`.
+pub async fn available_zones(c: &dyn Caller, region: &str) -> Result<Vec<String>, CloudError> {
+    let v = send(
+        c,
+        CBN.call("ListTransitRouterAvailableResource", region)
+            .params(Params::new().set("RegionId", region)),
+    )
+    .await?;
+    let mut zones = super::json::strs(&v, &["AvailableZones"]);
+    for k in ["MasterZones", "SlaveZones"] {
+        for z in super::json::strs(&v, &[k]) {
+            if !zones.contains(&z) {
+                zones.push(z);
+            }
+        }
+    }
+    Ok(zones)
+}
