@@ -47,6 +47,7 @@ impl Engine {
         let mut report = Report::new(self.link_id());
         if let Err(e) = self.run_into(&mut report).await {
             report.status = Status::Failed;
+            report.bad_input = matches!(e, EngineError::Input(_));
             report.error = Some(e.to_string());
         }
         report.calls = self.calls();

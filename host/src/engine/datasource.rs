@@ -6,8 +6,8 @@ use crate::plugin::{ConnectionRequest, InstanceRef, Location, PluginInfo, Whitel
 
 /// A data-source plugin bound to account A (its cloud calls act there).
 ///
-/// Errors are `anyhow::Error` whose message already names the plugin and the call
-/// (e.g. `plugin rds-mysql: discover: exceeded its 2 s deadline`).
+/// Errors are `anyhow::Error`; the engine prefixes them with the plugin's name and the call
+/// (`plugin rds-mysql: discover: ...`), so implementations need not.
 pub trait DataSource: Send + Sync {
     /// `describe()`: name, version, the DataWorks data-source type.
     fn info(&self) -> &PluginInfo;

@@ -62,6 +62,9 @@ pub struct Report {
     pub diagnosis: Option<serde_json::Value>,
     pub notes: Vec<String>,
     pub error: Option<String>,
+    /// The failure was the user's input (exit 2), e.g. an unset password variable.
+    #[serde(skip)]
+    pub bad_input: bool,
 }
 
 impl Report {
@@ -77,10 +80,14 @@ impl Report {
             diagnosis: None,
             notes: Vec::new(),
             error: None,
+            bad_input: false,
         }
     }
 
     pub fn exit_code(&self) -> u8 {
+        if self.bad_input {
+            return 2;
+        }
         self.status.exit_code()
     }
 
