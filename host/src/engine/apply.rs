@@ -505,7 +505,7 @@ fn redact(properties: &str) -> impl Fn(CloudError) -> EngineError + '_ {
         if !properties.is_empty() {
             e.message = e.message.replace(properties, "<connection properties>");
         }
-        EngineError::Cloud(e)
+        EngineError::Cloud(Box::new(e))
     }
 }
 

@@ -179,7 +179,7 @@ impl Caller for Counted {
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(transparent)]
-    Cloud(#[from] CloudError),
+    Cloud(Box<CloudError>),
     #[error("plugin {plugin}: {call}: {message}")]
     Plugin {
         plugin: String,
@@ -193,4 +193,10 @@ pub enum EngineError {
     Input(String),
     #[error("{0}")]
     Other(String),
+}
+
+impl From<CloudError> for EngineError {
+    fn from(e: CloudError) -> Self {
+        EngineError::Cloud(Box::new(e))
+    }
 }

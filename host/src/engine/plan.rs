@@ -119,6 +119,7 @@ impl Wait {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
+#[allow(clippy::large_enum_variant)] // plain data, built once per step
 pub enum Op {
     /// One OpenAPI call; `output` is the response field holding the created resource's id.
     Cloud {
@@ -432,7 +433,7 @@ pub fn plan(spec: &LinkSpec, facts: &Facts, datasource_type: &str) -> Plan {
         let present = facts
             .whitelist
             .iter()
-            .any(|g| g.name == spec.whitelist.group && g.entries.iter().any(|e| *e == dw_cidr));
+            .any(|g| g.name == spec.whitelist.group && g.entries.contains(&dw_cidr));
         if !present {
             b.actions.push(Action {
                 step: "whitelist.add".into(),

@@ -2,7 +2,7 @@
 //! the seed scenario's identifiers (SEED.md). Not the simulator: just enough state to check the
 //! engine's calls, ordering, idempotency and connectivity logic. Async resources settle after one
 //! read, so waiters are exercised.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::result_large_err, clippy::collapsible_if)]
 
 use dwlink_host::cloud::{BoxFuture, Call, Caller, CloudError};
 use dwlink_host::engine::DataSource;
