@@ -149,3 +149,35 @@ impl Report {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_has_the_documented_keys_and_exit_codes_follow_status() {
+        let mut r = Report::new("dwl-0".into());
+        r.status = Status::NotConnected;
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        for k in [
+            "status",
+            "mode",
+            "steps",
+            "calls",
+            "connectivity",
+            "diagnosis",
+        ] {
+            assert!(v.get(k).is_some(), "missing {k}");
+        }
+        assert_eq!(v["status"], "not_connected");
+        assert_eq!(v["calls"]["read"], 0);
+        assert_eq!(r.exit_code(), 3);
+        r.status = Status::Connected;
+        assert_eq!(r.exit_code(), 0);
+        r.status = Status::Failed;
+        assert_eq!(r.exit_code(), 1);
+        r.bad_input = true;
+        assert_eq!(r.exit_code(), 2);
+        assert!(v.get("bad_input").is_none());
+    }
+}
