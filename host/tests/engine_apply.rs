@@ -86,6 +86,7 @@ async fn peering_link_connects_reruns_idle_and_destroys_cleanly() {
     assert_eq!(report.status, Status::Connected, "{}", report.to_text());
     assert_eq!(report.mode.as_deref(), Some("peering"));
     assert_eq!(report.exit_code(), 0);
+    eprintln!("peering first run: {:?}", report.calls);
     let steps: Vec<_> = report.steps.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(
         steps,
@@ -132,6 +133,7 @@ async fn peering_link_connects_reruns_idle_and_destroys_cleanly() {
     let before = w.state.lock().unwrap().writes();
     let again = w.engine("seed-peering.toml").run().await;
     assert_eq!(again.status, Status::Connected, "{}", again.to_text());
+    eprintln!("peering second run: {:?}", again.calls);
     assert!(again.steps.is_empty(), "{}", again.to_text());
     assert_eq!(again.calls.write, 0);
     assert_eq!(w.state.lock().unwrap().writes(), before);
@@ -186,7 +188,9 @@ async fn cen_link_creates_a_second_vswitch_connects_and_destroys_cleanly() {
         );
     }
 
+    eprintln!("cen first run: {:?}", report.calls);
     let again = w.engine("seed-cen.toml").run().await;
+    eprintln!("cen second run: {:?}", again.calls);
     assert_eq!(again.status, Status::Connected, "{}", again.to_text());
     assert_eq!(again.calls.write, 0, "{}", again.to_text());
 
@@ -451,4 +455,30 @@ async fn overlapping_cidrs_stop_the_run_before_any_write() {
         report.error
     );
     assert_eq!(w.state.lock().unwrap().writes(), 0);
+}
+
+#[tokio::test]
+async fn a_failed_wait_leaves_the_resource_for_destroy_and_for_the_next_run() {
+    // The peering is created, then polling its state fails: the journal knows its id.
+    let w = World::new();
+    w.state.lock().unwrap().fail = Some("GetVpcPeerConnectionAttribute".into());
+    let first = w.engine("seed-peering.toml").run().await;
+    assert_eq!(first.status, Status::Failed);
+    assert_eq!(w.count("peering"), 1);
+    let d = w.engine("seed-peering.toml").destroy().await;
+    assert_eq!(d.status, Status::Destroyed, "{}", d.to_text());
+    assert_eq!(w.count("peering"), 0, "no orphan");
+
+    // Same failure, then a run finishes the link and destroy still removes the peering.
+    let w = World::new();
+    w.state.lock().unwrap().fail = Some("GetVpcPeerConnectionAttribute".into());
+    assert_eq!(w.engine("seed-peering.toml").run().await.status, Status::Failed);
+    let second = w.engine("seed-peering.toml").run().await;
+    assert_eq!(second.status, Status::Connected, "{}", second.to_text());
+    assert_eq!(w.count("peering"), 1);
+    let d = w.engine("seed-peering.toml").destroy().await;
+    assert_eq!(d.status, Status::Destroyed, "{}", d.to_text());
+    for kind in ["peering", "route-entry", "dw-route", "data-source"] {
+        assert_eq!(w.count(kind), 0, "{kind} orphaned");
+    }
 }

@@ -185,6 +185,10 @@ impl Engine {
             }
             Op::Wait { wait } => {
                 self.wait_for(action, wait, journal, false).await?;
+                // A step whose wait failed in an earlier run is complete now.
+                if journal.entry(&action.step).is_some() {
+                    journal.done(&action.step, None).map_err(jerr)?;
+                }
                 Ok(vec![])
             }
             Op::WhitelistAdd { group, cidr } => {

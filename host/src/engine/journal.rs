@@ -188,13 +188,17 @@ impl Journal {
             .collect()
     }
 
-    /// Entries destroy must undo, last created first.
+    /// Entries destroy must undo, last created first: every confirmed step, and every step
+    /// whose resource id is known even if a later part of it (a wait) failed.
     pub fn to_undo(&self) -> Vec<Entry> {
         self.data
             .entries
             .iter()
             .rev()
-            .filter(|e| e.state == EntryState::Done)
+            .filter(|e| {
+                e.state == EntryState::Done
+                    || (e.state != EntryState::Undone && e.resource_id.is_some())
+            })
             .cloned()
             .collect()
     }
