@@ -472,7 +472,10 @@ async fn a_failed_wait_leaves_the_resource_for_destroy_and_for_the_next_run() {
     // Same failure, then a run finishes the link and destroy still removes the peering.
     let w = World::new();
     w.state.lock().unwrap().fail = Some("GetVpcPeerConnectionAttribute".into());
-    assert_eq!(w.engine("seed-peering.toml").run().await.status, Status::Failed);
+    assert_eq!(
+        w.engine("seed-peering.toml").run().await.status,
+        Status::Failed
+    );
     let second = w.engine("seed-peering.toml").run().await;
     assert_eq!(second.status, Status::Connected, "{}", second.to_text());
     assert_eq!(w.count("peering"), 1);

@@ -56,10 +56,13 @@ struct Data {
     entries: Vec<Entry>,
 }
 
+/// An open journal. It holds an exclusive lock on `<link id>.lock` for its lifetime, so two
+/// runs of one link cannot interleave; the OS releases it if the process dies.
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
     data: Data,
+    _lock: std::fs::File,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +83,23 @@ impl Journal {
             what,
             source,
         };
+        std::fs::create_dir_all(dir).map_err(|e| err("cannot create its directory", e))?;
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(format!("{link_id}.lock")))
+            .map_err(|e| err("cannot open its lock file", e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(err(
+                    "another dwlink run is working on this link; wait for it to finish",
+                    std::io::Error::from(std::io::ErrorKind::WouldBlock),
+                ));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(err("cannot lock", e)),
+        }
         let data = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
                 err(
@@ -94,7 +114,11 @@ impl Journal {
             },
             Err(e) => return Err(err("cannot read", e)),
         };
-        Ok(Journal { path, data })
+        Ok(Journal {
+            path,
+            data,
+            _lock: lock,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -257,6 +281,7 @@ mod tests {
         j.sent(&action("b")).unwrap();
         j.output("b", "b.rtb", "vtb-9").unwrap();
         // Crash here: b was sent, never confirmed.
+        drop(j);
         let mut j = Journal::open(dir.path(), "dwl-1").unwrap();
         assert_eq!(j.unconfirmed(), ["b"]);
         assert_eq!(j.lookup("a").as_deref(), Some("pcc-1"));
@@ -269,6 +294,7 @@ mod tests {
         let steps: Vec<_> = j.to_undo().into_iter().map(|e| e.step).collect();
         assert_eq!(steps, ["c", "b", "a"]);
         j.undone("c").unwrap();
+        drop(j);
         let j = Journal::open(dir.path(), "dwl-1").unwrap();
         assert_eq!(j.to_undo().len(), 2);
         assert!(j.unconfirmed().is_empty());
@@ -285,9 +311,26 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
-        assert_eq!(names, ["dwl-2.json"]);
+        assert_eq!(
+            names.iter().filter(|n| n.ends_with(".json")).count(),
+            1,
+            "{names:?}"
+        );
+        assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
         let text = std::fs::read_to_string(j.path()).unwrap();
         assert!(serde_json::from_str::<serde_json::Value>(&text).is_ok());
+    }
+
+    #[test]
+    fn one_run_per_link_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path(), "dwl-4").unwrap();
+        let e = Journal::open(dir.path(), "dwl-4").unwrap_err();
+        assert!(e.to_string().contains("another dwlink run"), "{e}");
+        // Other links are independent, and the lock goes with the journal.
+        Journal::open(dir.path(), "dwl-5").unwrap();
+        drop(j);
+        Journal::open(dir.path(), "dwl-4").unwrap();
     }
 
     #[test]
