@@ -340,7 +340,10 @@ impl Builder<'_> {
                         "route table {} (account {}, {}) already routes {dest} to {} {}, not to {hop_type} {hop}",
                         s.route_table_id, s.account_uid, s.region, e.next_hop_type, e.next_hop_id
                     ),
-                    fix: format!("delete route entry {} or choose the network mode that uses it", e.id),
+                    fix: format!(
+                        "if dwlink made it in the other network mode, run `dwlink-host destroy` with that link file first; otherwise delete route entry {} or set network.mode to the mode that uses it",
+                        e.id
+                    ),
                 });
             } else if e.status != "Available" && !e.id.is_empty() {
                 self.wait(
