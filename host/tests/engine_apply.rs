@@ -485,3 +485,68 @@ async fn a_failed_wait_leaves_the_resource_for_destroy_and_for_the_next_run() {
         assert_eq!(w.count(kind), 0, "{kind} orphaned");
     }
 }
+
+#[tokio::test]
+async fn switching_modes_needs_a_destroy_first_and_then_works() {
+    let w = World::new();
+    assert_eq!(
+        w.engine("seed-peering.toml").run().await.status,
+        Status::Connected
+    );
+    // Same instance and resource group: the same link, so the same journal.
+    assert_eq!(
+        w.engine("seed-peering.toml").link_id(),
+        w.engine("seed-cen.toml").link_id()
+    );
+    let blocked = w.engine("seed-cen.toml").run().await;
+    assert_eq!(blocked.status, Status::Failed);
+    let err = blocked.error.unwrap();
+    assert!(
+        err.contains("VpcPeer") && err.contains("dwlink-host destroy"),
+        "{err}"
+    );
+    let before = w.state.lock().unwrap().writes();
+    assert_eq!(
+        w.state.lock().unwrap().writes(),
+        before,
+        "refused before any write"
+    );
+
+    assert_eq!(
+        w.engine("seed-peering.toml").destroy().await.status,
+        Status::Destroyed
+    );
+    let cen = w.engine("seed-cen.toml").run().await;
+    assert_eq!(cen.status, Status::Connected, "{}", cen.to_text());
+    let d = w.engine("seed-cen.toml").destroy().await;
+    assert_eq!(d.status, Status::Destroyed, "{}", d.to_text());
+    assert_eq!(
+        w.count("peering") + w.count("cen") + w.count("route-entry"),
+        0
+    );
+    seed_whitelist_intact(&w);
+}
+
+#[tokio::test]
+async fn build_destroy_build_uses_fresh_client_tokens() {
+    let w = World::new();
+    let e = w.engine("seed-peering.toml");
+    let (_, first) = e.plan().await.unwrap();
+    assert_eq!(e.run().await.status, Status::Connected);
+    assert_eq!(e.destroy().await.status, Status::Destroyed);
+    let (_, second) = e.plan().await.unwrap();
+    assert_eq!(first.actions.len(), second.actions.len());
+    for (a, b) in first.actions.iter().zip(&second.actions) {
+        assert_eq!(a.step, b.step);
+        if a.client_token.is_some() {
+            assert_ne!(
+                a.client_token, b.client_token,
+                "{} reuses a token after destroy",
+                a.step
+            );
+        }
+    }
+    let again = e.run().await;
+    assert_eq!(again.status, Status::Connected, "{}", again.to_text());
+    assert_eq!(w.count("peering"), 1);
+}

@@ -14,7 +14,13 @@ use crate::plugin::ConnectionRequest;
 impl Engine {
     /// Observe, preflight and plan; nothing is written.
     pub async fn plan(&self) -> Result<(Facts, Plan), EngineError> {
-        let facts = self.observe().await?;
+        let generation = Journal::peek_generation(&self.journal_dir, &self.link_id());
+        self.plan_at(generation).await
+    }
+
+    async fn plan_at(&self, generation: u32) -> Result<(Facts, Plan), EngineError> {
+        let mut facts = self.observe().await?;
+        facts.generation = generation;
         let plan = plan::plan(&self.spec, &facts, &self.ds.info().datasource_type);
         Ok((facts, plan))
     }
@@ -57,7 +63,7 @@ impl Engine {
     async fn run_into(&self, report: &mut Report) -> Result<(), EngineError> {
         let mut journal = Journal::open(&self.journal_dir, &self.link_id())
             .map_err(|e| EngineError::Other(e.to_string()))?;
-        let (facts, plan) = self.plan().await?;
+        let (facts, plan) = self.plan_at(journal.generation()).await?;
         fill_plan(report, &plan);
         if !plan.problems.is_empty() {
             return Err(EngineError::Preflight(problems_text(&plan)));
@@ -443,6 +449,7 @@ impl Engine {
                 }
             }
         }
+        journal.finish_destroy().map_err(jerr)?;
         Ok(())
     }
 

@@ -39,6 +39,9 @@ pub struct CenFacts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Facts {
     pub link_id: String,
+    /// The journal's generation (bumped by each complete destroy); salts the ClientTokens.
+    #[serde(default)]
+    pub generation: u32,
     /// What the plugin discovered about the instance.
     pub location: Location,
     pub source: SideFacts,

@@ -53,6 +53,10 @@ pub struct Entry {
 struct Data {
     version: u32,
     link_id: String,
+    /// Bumped by a complete destroy, so the next build of the link uses fresh ClientTokens
+    /// (the cloud would answer a reused token with the deleted resource).
+    #[serde(default)]
+    generation: u32,
     entries: Vec<Entry>,
 }
 
@@ -110,6 +114,7 @@ impl Journal {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Data {
                 version: 1,
                 link_id: link_id.into(),
+                generation: 0,
                 entries: Vec::new(),
             },
             Err(e) => return Err(err("cannot read", e)),
@@ -123,6 +128,27 @@ impl Journal {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    pub fn generation(&self) -> u32 {
+        self.data.generation
+    }
+
+    /// The generation recorded for `link_id`, read without taking the lock (for `plan`).
+    pub fn peek_generation(dir: &Path, link_id: &str) -> u32 {
+        std::fs::read(dir.join(format!("{link_id}.json")))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Data>(&b).ok())
+            .map_or(0, |d| d.generation)
+    }
+
+    /// After a complete destroy: forget the undone steps and start a new generation.
+    pub fn finish_destroy(&mut self) -> Result<(), JournalError> {
+        if self.to_undo().is_empty() && self.unconfirmed().is_empty() {
+            self.data.generation += 1;
+            self.data.entries.clear();
+        }
+        self.save()
     }
 
     pub fn entries(&self) -> &[Entry] {

@@ -165,6 +165,7 @@ impl Engine {
 
         Ok(Facts {
             link_id,
+            generation: 0,
             location,
             source,
             dataworks: dwside,

@@ -217,6 +217,14 @@ pub fn client_token(link_id: &str, step: &str) -> String {
     hex::encode(Sha256::digest(format!("{link_id}/{step}").as_bytes()))
 }
 
+/// What ClientTokens are derived from: the link id, and the generation after a destroy.
+pub fn token_scope(facts: &Facts) -> String {
+    match facts.generation {
+        0 => facts.link_id.clone(),
+        g => format!("{}#{g}", facts.link_id),
+    }
+}
+
 /// Picks the network mode and says why.
 pub fn choose_mode(spec: &LinkSpec, facts: &Facts) -> (Mode, String) {
     match spec.network.mode {
@@ -262,7 +270,7 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     fn token(&self, step: &str) -> String {
-        client_token(&self.facts.link_id, step)
+        client_token(&token_scope(self.facts), step)
     }
 
     fn name(&self) -> String {
