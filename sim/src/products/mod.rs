@@ -1,0 +1,10 @@
+//! Product modules. Each has a `PRODUCT` and a `register` function; adding a product is one
+//! module file plus one line below.
+
+pub mod sts;
+
+use crate::registry::Registry;
+
+pub fn register_all(r: &mut Registry) {
+    sts::register(r);
+}
