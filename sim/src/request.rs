@@ -218,6 +218,24 @@ impl<'a> Ctx<'a> {
         Ok(TokenPage { start, size })
     }
 
+    /// Call first in a create handler: `Some(id)` when this ClientToken was already used with
+    /// the same parameters (answer with that id before validating against the current state,
+    /// which the first call changed); `IdempotentParameterMismatch` when used with others.
+    pub fn replay(&self) -> ApiResult<Option<String>> {
+        let Some(token) = self.opt("ClientToken") else {
+            return Ok(None);
+        };
+        match self
+            .world
+            .tokens
+            .check(&self.caller.account_uid, self.action, token, self.params)
+        {
+            TokenCheck::Replay(id) => Ok(Some(id)),
+            TokenCheck::Mismatch => Err(ApiError::idempotent_mismatch(token)),
+            TokenCheck::Fresh => Ok(None),
+        }
+    }
+
     /// Runs `create` under ClientToken idempotency: a replay with the same parameters returns
     /// the id the first call returned, without creating anything; other parameters with the
     /// same token are `IdempotentParameterMismatch`. Without a token, `create` just runs.

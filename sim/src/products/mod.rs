@@ -2,9 +2,13 @@
 //! module file plus one line below.
 
 pub mod sts;
+pub mod vpc;
+pub mod vpcpeer;
 
 use crate::registry::Registry;
 
 pub fn register_all(r: &mut Registry) {
     sts::register(r);
+    vpc::register(r);
+    vpcpeer::register(r);
 }
