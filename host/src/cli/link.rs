@@ -4,13 +4,16 @@
 //! builds an [`Engine`] from the two accounts' callers and the plugin, and prints its report.
 
 use super::BadInput;
-use crate::engine::{Engine, Report};
-use crate::spec::LinkSpec;
+use crate::cloud::{self, AssumeRoleSpec, Caller, Cloud, CloudConfig, CredentialEnv};
+use crate::engine::{Engine, Options, PluginDataSource, Report};
+use crate::plugin::{LimitArgs, LimitOverrides, PluginRuntime};
+use crate::spec::{Access, LinkSpec};
+use std::sync::Arc;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct LinkArgs {
     /// The data-source plugin (a .wasm component), e.g. target/plugins/rds-mysql.wasm.
     pub plugin: PathBuf,
@@ -26,6 +29,8 @@ pub struct LinkArgs {
     /// Where link journals are kept (default ~/.local/state/dwlink); also DWLINK_STATE_DIR.
     #[arg(long, env = "DWLINK_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[derive(Args, Debug)]
@@ -63,22 +68,92 @@ pub fn load_spec(args: &LinkArgs, command: &str) -> anyhow::Result<LinkSpec> {
     LinkSpec::load(path).map_err(|e| BadInput(e.to_string()).into())
 }
 
+/// Where the two accounts' credentials come from.
+pub(super) enum Credentials {
+    /// The official order: link-file profile, then environment, then `~/.aliyun/config.json`.
+    Discover,
+    /// Fixed keys for account B (the embedded simulator's).
+    FixedB(cloud::Credentials),
+}
+
 /// Builds the engine for a validated link: the callers of both accounts and the plugin.
-///
-/// The cloud client (issue 3) and the plugin runtime (issue 2) plug in here: build
-/// `caller_b` from the DataWorks side's credentials, `caller_a` by AssumeRole into
-/// `spec.source.access` (or its profile), load `args.plugin` as an `Arc<dyn DataSource>` bound
-/// to `caller_a`, then `Engine::new(caller_a, caller_b, datasource, spec, args.state_dir.clone())`.
-async fn engine(args: &LinkArgs, spec: LinkSpec) -> anyhow::Result<Engine> {
-    let _ = (&args.plugin, &args.endpoint, &spec);
-    anyhow::bail!(
-        "the link file {} is valid (link id {}), but this build cannot reach the cloud yet: the OpenAPI client and the plugin runtime are wired in by issues 2 and 3",
-        spec.file.display(),
-        spec.link_id()
+/// Account B acts with its own credentials; account A through AssumeRole with B's (or its own
+/// profile). The plugin only ever sees account A's caller, never a credential.
+pub(super) async fn engine(
+    args: &LinkArgs,
+    spec: LinkSpec,
+    endpoint: Option<String>,
+    credentials: Credentials,
+    options: Options,
+) -> anyhow::Result<Engine> {
+    let mut config = CloudConfig::with_endpoint(endpoint);
+    config.endpoints.per_product = spec.endpoints.clone();
+    let cloud = Cloud::new(config).map_err(|e| BadInput(format!("{}: {e}", spec.file.display())))?;
+    let env = CredentialEnv::from_process();
+    let b = match credentials {
+        Credentials::FixedB(creds) => cloud.with_credentials("B", creds),
+        Credentials::Discover => cloud
+            .from_source("B", spec.dataworks.profile.as_deref(), &env)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{e}\n  dwlink acts in the DataWorks account (B) with its own credentials: set \
+                     ALIBABA_CLOUD_ACCESS_KEY_ID/ALIBABA_CLOUD_ACCESS_KEY_SECRET, name a `profile` \
+                     under [dataworks] in {}, or configure the aliyun CLI",
+                    spec.file.display()
+                )
+            })?,
+    };
+    let a = match &spec.source.access {
+        Access::RoleArn { arn, .. } => {
+            cloud.assume_role("A", &b, AssumeRoleSpec::new(arn.clone(), &spec.link_id()))
+        }
+        Access::Profile(profile) => cloud.from_source("A", Some(profile), &env)?,
+    };
+    let a: Arc<dyn Caller> = Arc::new(a);
+
+    let runtime = PluginRuntime::new()?;
+    let plugin = runtime.load_file(&args.plugin).await.map_err(|e| {
+        if e.is_load_error() {
+            anyhow::Error::new(BadInput(e.to_string()))
+        } else {
+            anyhow::Error::new(e)
+        }
+    })?;
+    let overrides = LimitOverrides {
+        deadline_ms: spec.limits.deadline_ms,
+        fuel: spec.limits.fuel,
+        memory_mib: spec
+            .limits
+            .memory_mib
+            .map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
+    }
+    .then(args.limits.overrides());
+    let limits = plugin
+        .limits()
+        .with_overrides(&overrides)
+        .map_err(|e| BadInput(format!("{}: [limits]: {e}", spec.file.display())))?;
+    let plugin = plugin.with_limits(limits);
+    let datasource = Arc::new(PluginDataSource::new(plugin, a.clone()));
+    Ok(
+        Engine::new(a, Arc::new(b), datasource, spec, args.state_dir.clone())
+            .with_options(options),
     )
 }
 
-fn print(report: &Report, output: Output) -> ExitCode {
+/// Loads the link and builds its engine with credentials from the usual sources.
+async fn linked_engine(args: &LinkArgs, command: &str) -> anyhow::Result<Engine> {
+    let spec = load_spec(args, command)?;
+    engine(
+        args,
+        spec,
+        args.endpoint.clone(),
+        Credentials::Discover,
+        Options::default(),
+    )
+    .await
+}
+
+pub(super) fn print(report: &Report, output: Output) -> ExitCode {
     match output {
         Output::Json => println!("{}", report.to_json()),
         Output::Text => print!("{}", report.to_text()),
@@ -87,26 +162,25 @@ fn print(report: &Report, output: Output) -> ExitCode {
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let spec = load_spec(&args.link, "run")?;
-    let engine = engine(&args.link, spec).await?;
+    if args.link.link.is_none() {
+        return super::demo::run(&args.link).await;
+    }
+    let engine = linked_engine(&args.link, "run").await?;
     Ok(print(&engine.run().await, args.link.output))
 }
 
 pub async fn plan(args: LinkArgs) -> anyhow::Result<ExitCode> {
-    let spec = load_spec(&args, "plan")?;
-    let engine = engine(&args, spec).await?;
+    let engine = linked_engine(&args, "plan").await?;
     Ok(print(&engine.plan_report().await, args.output))
 }
 
 pub async fn destroy(args: DestroyArgs) -> anyhow::Result<ExitCode> {
-    let spec = load_spec(&args.link, "destroy")?;
-    let engine = engine(&args.link, spec).await?;
+    let engine = linked_engine(&args.link, "destroy").await?;
     Ok(print(&engine.destroy().await, args.link.output))
 }
 
 pub async fn status(args: LinkArgs) -> anyhow::Result<ExitCode> {
-    let spec = load_spec(&args, "status")?;
-    let engine = engine(&args, spec).await?;
+    let engine = linked_engine(&args, "status").await?;
     // Status is the plan seen from the other side: what is missing is what `run` would create.
     Ok(print(&engine.plan_report().await, args.output))
 }

@@ -7,9 +7,11 @@
 pub mod apply;
 mod datasource;
 pub mod facts;
+pub mod guard;
 pub mod journal;
 pub mod observe;
 pub mod plan;
+mod plugin_source;
 pub mod preflight;
 pub mod report;
 
@@ -17,6 +19,7 @@ pub use datasource::DataSource;
 pub use facts::Facts;
 pub use journal::Journal;
 pub use plan::{Action, Op, Plan};
+pub use plugin_source::PluginDataSource;
 pub use report::{Report, Status};
 
 use crate::cloud::{BoxFuture, Call, Caller, CloudError};
