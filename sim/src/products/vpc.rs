@@ -156,7 +156,10 @@ fn describe_vpc_attribute(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
         .values()
         .flat_map(|r| r.tr_vpc_attachments.values())
         .filter(|a| a.vpc_id == id && a.vpc_owner_uid == uid && a.vpc_region == region)
-        .map(|a| json!({"CenId": a.cen_id, "CenOwnerId": "", "CenStatus": "Attached"}))
+        .map(|a| {
+            let owner = ctx.world.cen_owner(&a.cen_id).unwrap_or_default();
+            json!({"CenId": a.cen_id, "CenOwnerId": uid_num(&owner), "CenStatus": "Attached"})
+        })
         .collect();
     let reg = ctx.world.regional(&uid, &region);
     let vsw = vswitch_ids(reg, id);
