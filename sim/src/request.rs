@@ -277,7 +277,7 @@ pub fn parse_cidr(name: &str, value: &str) -> ApiResult<Ipv4Net> {
     let net = if v.contains('/') {
         v.parse::<Ipv4Net>().ok()
     } else {
-        v.parse::<Ipv4Addr>().ok().map(|a| Ipv4Net::from(a))
+        v.parse::<Ipv4Addr>().ok().map(Ipv4Net::from)
     }
     .ok_or_else(|| {
         ApiError::bad(

@@ -366,15 +366,18 @@ async fn serve(
     }
 }
 
-fn loopback_only(peer: &SocketAddr) -> Result<(), Response> {
+/// `Some(403 response)` for a client that is not on loopback.
+fn loopback_only(peer: &SocketAddr) -> Option<Response> {
     if peer.ip().is_loopback() {
-        Ok(())
+        None
     } else {
-        Err((
-            StatusCode::FORBIDDEN,
-            "the simulator's admin API answers loopback clients only\n",
+        Some(
+            (
+                StatusCode::FORBIDDEN,
+                "the simulator's admin API answers loopback clients only\n",
+            )
+                .into_response(),
         )
-            .into_response())
     }
 }
 
@@ -382,7 +385,7 @@ async fn admin_state(
     State(s): State<Arc<Shared>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Response {
-    if let Err(r) = loopback_only(&peer) {
+    if let Some(r) = loopback_only(&peer) {
         return r;
     }
     axum::Json(s.state()).into_response()
@@ -392,7 +395,7 @@ async fn admin_requests(
     State(s): State<Arc<Shared>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Response {
-    if let Err(r) = loopback_only(&peer) {
+    if let Some(r) = loopback_only(&peer) {
         return r;
     }
     axum::Json(serde_json::json!({ "requests": *lock(&s.log) })).into_response()
@@ -402,7 +405,7 @@ async fn admin_get_faults(
     State(s): State<Arc<Shared>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Response {
-    if let Err(r) = loopback_only(&peer) {
+    if let Some(r) = loopback_only(&peer) {
         return r;
     }
     axum::Json(lock(&s.faults).settings().clone()).into_response()
@@ -414,7 +417,7 @@ async fn admin_set_faults(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = loopback_only(&peer) {
+    if let Some(r) = loopback_only(&peer) {
         return r;
     }
     let text = String::from_utf8_lossy(&body);
@@ -441,7 +444,7 @@ async fn admin_break(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = loopback_only(&peer) {
+    if let Some(r) = loopback_only(&peer) {
         return r;
     }
     let t: Tamper = match serde_json::from_slice(&body) {
@@ -453,5 +456,35 @@ async fn admin_break(
     match admin::tamper(&mut lock(&s.world), &t, Instant::now()) {
         Ok(()) => axum::Json(serde_json::json!({"ok": true})).into_response(),
         Err(e) => (StatusCode::NOT_FOUND, format!("{e}\n")).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_answers_loopback_only() {
+        assert!(loopback_only(&"127.0.0.1:5000".parse().unwrap()).is_none());
+        assert!(loopback_only(&"[::1]:5000".parse().unwrap()).is_none());
+        let refused = loopback_only(&"192.0.2.7:5000".parse().unwrap()).unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn reads_are_recognised() {
+        assert!(is_read("DescribeVpcs") && is_read("ListRoutes") && is_read("GetNetwork"));
+        assert!(is_read("TestDataSourceConnectivity"));
+        assert!(!is_read("CreateRouteEntry") && !is_read("ModifySecurityIps"));
+    }
+
+    #[test]
+    fn every_product_registers_without_duplicates() {
+        let r = Registry::with_all_products();
+        let actions = r.actions();
+        assert!(actions.contains(&("Vpc", "2016-04-28", "CreateRouteEntry")));
+        assert!(actions.contains(&("VpcPeer", "2022-01-01", "AcceptVpcPeerConnection")));
+        assert!(actions.contains(&("Cbn", "2017-09-12", "CreateTransitRouterVpcAttachment")));
+        assert!(actions.contains(&("Sts", "2015-04-01", "AssumeRole")));
     }
 }

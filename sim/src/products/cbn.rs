@@ -792,13 +792,13 @@ fn create_peer_attachment(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
         .transit_router_mut(&peer_id)
         .map(|(u, r, t)| (u, r, t.clone()))
         .ok_or_else(|| tr_not_found(&peer_id))?;
-    if let Some(r) = ctx.opt("PeerTransitRouterRegionId") {
-        if r != peer_region {
-            return Err(ApiError::bad(
-                "IllegalParam.PeerTransitRouterRegionId",
-                format!("Transit router {peer_id} is in {peer_region}, not {r}."),
-            ));
-        }
+    if let Some(r) = ctx.opt("PeerTransitRouterRegionId")
+        && r != peer_region
+    {
+        return Err(ApiError::bad(
+            "IllegalParam.PeerTransitRouterRegionId",
+            format!("Transit router {peer_id} is in {peer_region}, not {r}."),
+        ));
     }
     if peer_tr.cen_id != cen_id {
         return Err(ApiError::bad(
@@ -1262,10 +1262,10 @@ fn list_links(ctx: &mut Ctx<'_>, propagations: bool) -> ApiResult<Value> {
             }
         }
     }
-    if let Some(t) = table {
-        if find_table(ctx.world, &uid, t).is_none() {
-            return Err(table_not_found(t));
-        }
+    if let Some(t) = table
+        && find_table(ctx.world, &uid, t).is_none()
+    {
+        return Err(table_not_found(t));
     }
     let out: Vec<Value> = rows
         .iter()

@@ -60,11 +60,7 @@ fn assume_role(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
                 format!("The role not exists: {arn}."),
             )
         })?;
-    if !role
-        .trusted_uids
-        .iter()
-        .any(|u| *u == ctx.caller.account_uid)
-    {
+    if !role.trusted_uids.contains(&ctx.caller.account_uid) {
         return Err(ApiError::forbidden(
             "NoPermission",
             format!(

@@ -114,12 +114,12 @@ fn describe_vpcs(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
     let page = ctx.page(10, 50)?;
     ctx.dry_run()?;
     // Another account's VPCs are invisible (VpcOwnerId only narrows the caller's own view).
-    if let Some(owner) = ctx.opt("VpcOwnerId") {
-        if owner != ctx.uid() {
-            return Ok(
-                json!({"Vpcs": {"Vpc": []}, "TotalCount": 0, "PageNumber": page.number, "PageSize": page.size}),
-            );
-        }
+    if let Some(owner) = ctx.opt("VpcOwnerId")
+        && owner != ctx.uid()
+    {
+        return Ok(
+            json!({"Vpcs": {"Vpc": []}, "TotalCount": 0, "PageNumber": page.number, "PageSize": page.size}),
+        );
     }
     let uid = ctx.uid().to_string();
     let now = ctx.now;
@@ -156,7 +156,10 @@ fn describe_vpc_attribute(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
         .values()
         .flat_map(|r| r.tr_vpc_attachments.values())
         .filter(|a| a.vpc_id == id && a.vpc_owner_uid == uid && a.vpc_region == region)
-        .map(|a| json!({"CenId": a.cen_id, "CenOwnerId": "", "CenStatus": "Attached"}))
+        .map(|a| {
+            let owner = ctx.world.cen_owner(&a.cen_id).unwrap_or_default();
+            json!({"CenId": a.cen_id, "CenOwnerId": uid_num(&owner), "CenStatus": "Attached"})
+        })
         .collect();
     let reg = ctx.world.regional(&uid, &region);
     let vsw = vswitch_ids(reg, id);
@@ -436,11 +439,11 @@ fn delete_vswitch(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
     }
     ctx.dry_run()?;
     let reg = ctx.world.regional(&uid, &region);
-    if let Some(t) = reg.vpcs.get(&vsw.vpc_id).map(|v| v.route_table_id.clone()) {
-        if let Some(t) = reg.route_tables.get_mut(&t) {
-            t.entries
-                .retain(|e| !(e.kind == RouteEntryKind::System && e.destination == vsw.cidr));
-        }
+    if let Some(t) = reg.vpcs.get(&vsw.vpc_id).map(|v| v.route_table_id.clone())
+        && let Some(t) = reg.route_tables.get_mut(&t)
+    {
+        t.entries
+            .retain(|e| !(e.kind == RouteEntryKind::System && e.destination == vsw.cidr));
     }
     reg.vswitches.remove(id);
     Ok(json!({}))

@@ -81,25 +81,13 @@ impl Resp {
 }
 
 /// How to sign and where to put the parameters.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Opts {
     pub form: bool,
     pub date: Option<String>,
     pub nonce: Option<String>,
     pub tamper_signature: bool,
     pub get: bool,
-}
-
-impl Default for Opts {
-    fn default() -> Self {
-        Opts {
-            form: false,
-            date: None,
-            nonce: None,
-            tamper_signature: false,
-            get: false,
-        }
-    }
 }
 
 fn pairs(params: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -144,6 +132,19 @@ impl Client {
         params: &[(&str, &str)],
         o: &Opts,
     ) -> Resp {
+        self.try_call_with(version, action, params, o)
+            .await
+            .expect("request reaches the simulator")
+    }
+
+    /// V3, returning transport errors (connection closed, ...) instead of panicking.
+    pub async fn try_call_with(
+        &self,
+        version: &str,
+        action: &str,
+        params: &[(&str, &str)],
+        o: &Opts,
+    ) -> Result<Resp, reqwest::Error> {
         let params = pairs(params);
         let (query, body) = if o.form {
             (Vec::new(), form_encode(&params))
@@ -207,7 +208,7 @@ impl Client {
         if o.form {
             req = req.body(body);
         }
-        send(req).await
+        try_send(req).await
     }
 
     /// V1 (HMAC-SHA1), every parameter in the query, like the SDK's `signature_algorithm='v2'`.
@@ -239,14 +240,16 @@ impl Client {
         all.push(("Signature".into(), v1::signature(&self.secret, &sts)));
         // Python's urlencode: `+` for a space.
         let query = form_encode(&all).replace("%20", "+");
-        send(self.http.post(format!("{}/?{query}", self.endpoint))).await
+        try_send(self.http.post(format!("{}/?{query}", self.endpoint)))
+            .await
+            .expect("request reaches the simulator")
     }
 }
 
-async fn send(req: reqwest::RequestBuilder) -> Resp {
-    let resp = req.send().await.expect("request reaches the simulator");
+async fn try_send(req: reqwest::RequestBuilder) -> Result<Resp, reqwest::Error> {
+    let resp = req.send().await?;
     let status = resp.status().as_u16();
-    let text = resp.text().await.expect("body");
+    let text = resp.text().await?;
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    Resp { status, body }
+    Ok(Resp { status, body })
 }

@@ -1,0 +1,196 @@
+//! The admin API and fault injection over HTTP.
+
+mod common;
+use common::*;
+use dwlink_sim::{FaultSettings, Timing};
+use serde_json::Value;
+
+const VPC: &str = "2016-04-28";
+const HZ: &str = "cn-hangzhou";
+
+async fn admin_get(sim: &dwlink_sim::SimHandle, path: &str) -> Value {
+    let text = reqwest::get(format!("{}{path}", sim.endpoint()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn admin_post(sim: &dwlink_sim::SimHandle, path: &str, body: &str) -> (u16, String) {
+    let r = reqwest::Client::new()
+        .post(format!("{}{path}", sim.endpoint()))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn state_lists_every_seeded_type_with_attributes() {
+    let sim = start(Timing::Immediate).await;
+    let st = admin_get(&sim, "/_sim/state").await;
+    let rs = st["resources"].as_array().unwrap();
+    for t in [
+        "vpc",
+        "vswitch",
+        "route-table",
+        "route-entry",
+        "rds-instance",
+        "polardb-cluster",
+        "mongodb-instance",
+        "whitelist-group",
+        "dataworks-resource-group",
+        "dataworks-network",
+        "ram-role",
+    ] {
+        assert!(rs.iter().any(|r| r["type"] == t), "no {t} in state");
+    }
+    let app = rs
+        .iter()
+        .find(|r| r["type"] == "whitelist-group" && r["attributes"]["name"] == "app")
+        .unwrap();
+    assert_eq!(app["account"], "A");
+    assert_eq!(app["region"], HZ);
+    assert_eq!(app["attributes"]["instance"], "rm-bp1simmysqlsource001");
+    assert_eq!(
+        app["attributes"]["entries"],
+        serde_json::json!(["192.168.6.0/24", "192.168.7.15"])
+    );
+    let net = rs
+        .iter()
+        .find(|r| r["type"] == "dataworks-network")
+        .unwrap();
+    assert_eq!(net["id"], "1001");
+    assert_eq!(net["status"], "Running");
+    assert_eq!(net["attributes"]["vswitch_id"], "vsw-uf6simshvsw00000000e");
+    let rds = rs.iter().find(|r| r["type"] == "rds-instance").unwrap();
+    assert_eq!(rds["attributes"]["endpoints"][0]["ip"], "192.168.6.10");
+    // Secrets never appear in the state.
+    assert!(!st.to_string().contains("SimSecretAccount"));
+}
+
+#[tokio::test]
+async fn break_and_faults_admin_calls() {
+    let sim = start(Timing::Immediate).await;
+    let (status, _) = admin_post(&sim, "/_sim/break", r#"{"op":"remove-whitelist-entry","instance":"rm-bp1simmysqlsource001","group":"app","entry":"192.168.7.15"}"#).await;
+    assert_eq!(status, 200);
+    let st = sim.state();
+    assert_eq!(
+        st.find("whitelist-group", "rm-bp1simmysqlsource001/app")
+            .unwrap()
+            .attributes["entries"],
+        serde_json::json!(["192.168.6.0/24"])
+    );
+    let (status, body) = admin_post(
+        &sim,
+        "/_sim/break",
+        r#"{"op":"delete","type":"route-entry","id":"rte-nope"}"#,
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    let (status, _) = admin_post(
+        &sim,
+        "/_sim/break",
+        r#"{"op":"set-status","type":"dataworks-network","id":"1001","status":"Deleting"}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        sim.state()
+            .find("dataworks-network", "1001")
+            .unwrap()
+            .status,
+        "Deleting"
+    );
+    let (status, _) = admin_post(&sim, "/_sim/break", r#"{"op":"explode"}"#).await;
+    assert_eq!(status, 400);
+    let (status, body) = admin_post(&sim, "/_sim/faults", r#"{"throttle":1.0}"#).await;
+    assert_eq!(status, 200, "{body}");
+    let a = Client::new(&sim, "A");
+    a.call(VPC, "DescribeVpcs", &[("RegionId", HZ)])
+        .await
+        .err(400, "Throttling.User");
+    let (status, _) = admin_post(&sim, "/_sim/faults", "5xx=1").await;
+    assert_eq!(status, 200);
+    let r = a.call(VPC, "DescribeVpcs", &[("RegionId", HZ)]).await;
+    assert!(r.status == 500 || r.status == 503, "{:?}", r);
+    assert!(matches!(r.code(), "InternalError" | "ServiceUnavailable"));
+    let (status, _) = admin_post(&sim, "/_sim/faults", "throttle=7").await;
+    assert_eq!(status, 400);
+    admin_post(&sim, "/_sim/faults", "").await;
+    a.call(VPC, "DescribeVpcs", &[("RegionId", HZ)]).await.ok();
+    let log = admin_get(&sim, "/_sim/requests").await;
+    let outcomes: Vec<&str> = log["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes.len(), 3);
+    assert_eq!(outcomes[0], "Throttling.User");
+    assert_eq!(outcomes[2], "OK");
+    assert_eq!(log["requests"][2]["product"], "Vpc");
+    assert_eq!(log["requests"][2]["account"], "A");
+}
+
+#[tokio::test]
+async fn an_ambiguous_timeout_performs_the_write_and_drops_the_response() {
+    let sim = start(Timing::Immediate).await;
+    sim.set_faults(FaultSettings {
+        ambiguous_timeout: 1.0,
+        ..Default::default()
+    });
+    let a = Client::new(&sim, "A");
+    // Reads are never dropped.
+    a.call(VPC, "DescribeVpcs", &[("RegionId", HZ)]).await.ok();
+    let lost = a
+        .try_call_with(
+            VPC,
+            "CreateVSwitch",
+            &[
+                ("RegionId", HZ),
+                ("VpcId", "vpc-bp1simhzvpc000000001"),
+                ("ZoneId", "cn-hangzhou-i"),
+                ("CidrBlock", "192.168.8.0/24"),
+                ("ClientToken", "amb-1"),
+            ],
+            &Opts::default(),
+        )
+        .await;
+    assert!(
+        lost.is_err(),
+        "the client must not get a response: {lost:?}"
+    );
+    // The write happened; a retry with the same token returns the same vSwitch.
+    let created: Vec<String> = sim
+        .state()
+        .of_type("vswitch")
+        .filter(|r| r.attributes["cidr"] == "192.168.8.0/24")
+        .map(|r| r.id.clone())
+        .collect();
+    assert_eq!(created.len(), 1);
+    sim.set_faults(FaultSettings::default());
+    let again = a
+        .call(
+            VPC,
+            "CreateVSwitch",
+            &[
+                ("RegionId", HZ),
+                ("VpcId", "vpc-bp1simhzvpc000000001"),
+                ("ZoneId", "cn-hangzhou-i"),
+                ("CidrBlock", "192.168.8.0/24"),
+                ("ClientToken", "amb-1"),
+            ],
+        )
+        .await
+        .ok();
+    assert_eq!(again["VSwitchId"], created[0].as_str());
+    assert!(
+        sim.requests()
+            .iter()
+            .any(|r| r.outcome == "AmbiguousTimeout" && r.action == "CreateVSwitch")
+    );
+}
