@@ -1,10 +1,17 @@
 //! Product modules. Each has a `PRODUCT` and a `register` function; adding a product is one
 //! module file plus one line below.
 
+pub mod dds;
+pub mod polardb;
+pub mod rds;
 pub mod sts;
+pub mod whitelist;
 
 use crate::registry::Registry;
 
 pub fn register_all(r: &mut Registry) {
     sts::register(r);
+    rds::register(r);
+    polardb::register(r);
+    dds::register(r);
 }
