@@ -1,6 +1,7 @@
 //! Product modules. Each has a `PRODUCT` and a `register` function; adding a product is one
 //! module file plus one line below.
 
+pub mod dataworks;
 pub mod dds;
 pub mod polardb;
 pub mod rds;
@@ -14,4 +15,5 @@ pub fn register_all(r: &mut Registry) {
     rds::register(r);
     polardb::register(r);
     dds::register(r);
+    dataworks::register(r);
 }
