@@ -462,3 +462,361 @@ async fn mongodb_shapes_and_whitelist() {
         .await
         .err(403, "OperationDenied.DBInstanceStatus");
 }
+
+const DW: &str = "2024-05-18";
+const RG: &str = "Serverless_res_group_524257424564736_6831777003001";
+
+fn get() -> Opts {
+    Opts {
+        get: true,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn dataworks_resource_groups_and_networks() {
+    let sim = start(Timing::Immediate).await;
+    let b = Client::new(&sim, "B");
+    let v = b
+        .call_with(DW, "ListResourceGroups", &[("ProjectId", "61234")], &get())
+        .await
+        .ok();
+    assert_eq!(v["Success"], true);
+    let g = &v["PagingInfo"]["ResourceGroupList"][0];
+    assert_eq!(g["Id"], RG);
+    assert_eq!(g["Name"], "dataworks_rg_sh");
+    assert_eq!(g["Status"], "Normal");
+    assert_eq!(g["ResourceGroupType"], "CommonV2");
+    assert_eq!(g["DefaultVpcId"], "vpc-uf6simshvpc000000001");
+    assert_eq!(g["DefaultVswicthId"], "vsw-uf6simshvsw00000000e");
+    assert_eq!(v["PagingInfo"]["TotalCount"], 1);
+    let v = b
+        .call_with(
+            DW,
+            "ListResourceGroups",
+            &[("Statuses", "[\"Stop\"]")],
+            &get(),
+        )
+        .await
+        .ok();
+    assert_eq!(v["PagingInfo"]["TotalCount"], 0);
+    let v = b
+        .call_with(DW, "GetResourceGroup", &[("Id", RG)], &get())
+        .await
+        .ok();
+    assert_eq!(
+        v["ResourceGroup"]["DefaultVswitchId"],
+        "vsw-uf6simshvsw00000000e"
+    );
+    Client::new(&sim, "A")
+        .call_with(DW, "GetResourceGroup", &[("Id", RG)], &get())
+        .await
+        .err(404, "ResourceGroup.NotFound");
+
+    let v = b
+        .call_with(DW, "ListNetworks", &[("ResourceGroupId", RG)], &get())
+        .await
+        .ok();
+    let n = &v["PagingInfo"]["NetworkList"][0];
+    assert_eq!(n["Id"], 1001);
+    assert_eq!(n["VpcId"], "vpc-uf6simshvpc000000001");
+    assert_eq!(n["VswitchId"], "vsw-uf6simshvsw00000000e");
+    assert_eq!(n["Status"], "Running");
+    // A second network on the other vSwitch, idempotent on its ClientToken.
+    let create = [
+        ("ResourceGroupId", RG),
+        ("VpcId", "vpc-uf6simshvpc000000001"),
+        ("VswitchId", "vsw-uf6simshvsw00000000f"),
+        ("ClientToken", "net-1"),
+    ];
+    let id = b
+        .call_with(
+            DW,
+            "CreateNetwork",
+            &create,
+            &Opts {
+                form: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .ok()["Id"]
+        .clone();
+    assert!(id.is_u64());
+    let again = b.call(DW, "CreateNetwork", &create).await.ok();
+    assert_eq!(again["Id"], id);
+    b.call(
+        DW,
+        "CreateNetwork",
+        &[
+            ("ResourceGroupId", RG),
+            ("VpcId", "vpc-uf6simshvpc000000001"),
+            ("VswitchId", "vsw-uf6simshvsw00000000f"),
+            ("ClientToken", "net-2"),
+        ],
+    )
+    .await
+    .err(400, "Network.AlreadyExists");
+    b.call(
+        DW,
+        "CreateNetwork",
+        &[
+            ("ResourceGroupId", RG),
+            ("VpcId", "vpc-nope"),
+            ("VswitchId", "vsw-uf6simshvsw00000000f"),
+            ("ClientToken", "net-3"),
+        ],
+    )
+    .await
+    .err(404, "InvalidVpcId.NotFound");
+    b.call(
+        DW,
+        "CreateNetwork",
+        &[
+            ("ResourceGroupId", RG),
+            ("VpcId", "vpc-uf6simshvpc000000001"),
+            ("VswitchId", "vsw-uf6simshvsw00000000f"),
+        ],
+    )
+    .await
+    .err(400, "MissingParameter");
+    let id_s = id.to_string();
+    let v = b
+        .call_with(DW, "GetNetwork", &[("Id", &id_s)], &get())
+        .await
+        .ok();
+    assert_eq!(v["Network"]["VswitchId"], "vsw-uf6simshvsw00000000f");
+    b.call(DW, "DeleteNetwork", &[("Id", &id_s)]).await.ok();
+    b.call_with(DW, "GetNetwork", &[("Id", &id_s)], &get())
+        .await
+        .err(404, "Network.NotFound");
+}
+
+#[tokio::test]
+async fn dataworks_routes() {
+    let sim = start(Timing::Immediate).await;
+    let b = Client::new(&sim, "B");
+    let v = b
+        .call(
+            DW,
+            "CreateRoute",
+            &[
+                ("NetworkId", "1001"),
+                ("DestinationCidr", "192.168.6.0/24"),
+                ("ResourceGroupId", RG),
+            ],
+        )
+        .await
+        .ok();
+    assert_eq!(v["Success"], true);
+    let id = v["Id"].as_u64().unwrap().to_string();
+    b.call(
+        DW,
+        "CreateRoute",
+        &[("NetworkId", "1001"), ("DestinationCidr", "192.168.6.0/24")],
+    )
+    .await
+    .err(400, "Route.AlreadyExists");
+    b.call(
+        DW,
+        "CreateRoute",
+        &[("NetworkId", "1001"), ("DestinationCidr", "192.168.6.1/24")],
+    )
+    .await
+    .err(400, "InvalidCidrBlock.Malformed");
+    b.call(
+        DW,
+        "CreateRoute",
+        &[("NetworkId", "1001"), ("DestinationCidr", "nonsense")],
+    )
+    .await
+    .err(400, "InvalidCidrBlock.Malformed");
+    b.call(
+        DW,
+        "CreateRoute",
+        &[("NetworkId", "999"), ("DestinationCidr", "10.0.0.0/8")],
+    )
+    .await
+    .err(404, "Network.NotFound");
+    b.call(
+        DW,
+        "CreateRoute",
+        &[
+            ("NetworkId", "1001"),
+            ("DestinationCidr", "10.0.0.0/8"),
+            ("ResourceGroupId", "Serverless_other"),
+        ],
+    )
+    .await
+    .err(400, "Network.ResourceGroupMismatch");
+    let v = b
+        .call_with(DW, "ListRoutes", &[("ResourceGroupId", RG)], &get())
+        .await
+        .ok();
+    let r = &v["PagingInfo"]["RouteList"][0];
+    assert_eq!(r["DestinationCidr"], "192.168.6.0/24");
+    assert_eq!(r["NetworkId"], 1001);
+    assert_eq!(r["ResourceGroupId"], RG);
+    assert_eq!(v["PagingInfo"]["TotalCount"], 1);
+    b.call(
+        DW,
+        "UpdateRoute",
+        &[("Id", &id), ("DestinationCidr", "192.168.0.0/16")],
+    )
+    .await
+    .ok();
+    let v = b
+        .call_with(DW, "GetRoute", &[("Id", &id)], &get())
+        .await
+        .ok();
+    assert_eq!(v["Route"]["DestinationCidr"], "192.168.0.0/16");
+    let state = sim.state();
+    let r = state.find("dataworks-route", &id).unwrap();
+    assert_eq!(r.attributes["destination_cidr"], "192.168.0.0/16");
+    // Another account cannot see it.
+    Client::new(&sim, "A")
+        .call_with(DW, "GetRoute", &[("Id", &id)], &get())
+        .await
+        .err(404, "Route.NotFound");
+    b.call(DW, "DeleteRoute", &[("Id", &id)]).await.ok();
+    b.call_with(DW, "GetRoute", &[("Id", &id)], &get())
+        .await
+        .err(404, "Route.NotFound");
+}
+
+const PROPS: &str = r#"{"envType":"Prod","regionId":"cn-hangzhou","instanceId":"rm-bp1simmysqlsource001","database":"orders","username":"reader","password":"S3cret-pw!","crossAccountOwnerId":"1862710497302214","crossAccountRoleName":"dataworks-cross-account"}"#;
+
+#[tokio::test]
+async fn dataworks_data_sources() {
+    let sim = start(Timing::Immediate).await;
+    let b = Client::new(&sim, "B");
+    let create = |name: &str, props: &str| {
+        let (name, props) = (name.to_string(), props.to_string());
+        let b = b.clone();
+        async move {
+            b.call(
+                DW,
+                "CreateDataSource",
+                &[
+                    ("ProjectId", "61234"),
+                    ("Name", &name),
+                    ("Type", "mysql"),
+                    ("ConnectionPropertiesMode", "InstanceMode"),
+                    ("ConnectionProperties", &props),
+                    ("Description", "orders"),
+                ],
+            )
+            .await
+        }
+    };
+    let id = create("mysql_orders", PROPS).await.ok()["Id"]
+        .as_u64()
+        .unwrap()
+        .to_string();
+    create("mysql_orders", PROPS)
+        .await
+        .err(400, "DataSource.AlreadyExists");
+    // The same name in the other environment is the same data source's Dev side.
+    create("mysql_orders", &PROPS.replace("Prod", "Dev"))
+        .await
+        .ok();
+    create("1bad", PROPS).await.err(400, "InvalidParameter");
+    create("ok_name", "{not json")
+        .await
+        .err(400, "InvalidParameter");
+    create("ok_name", &PROPS.replace("\"envType\":\"Prod\",", ""))
+        .await
+        .err(400, "InvalidParameter");
+    create("ok_name", &PROPS.replace("instanceId", "instance"))
+        .await
+        .err(400, "InvalidParameter");
+
+    let v = b
+        .call_with(DW, "GetDataSource", &[("Id", &id)], &get())
+        .await
+        .ok();
+    let d = &v["DataSource"];
+    assert_eq!(d["Name"], "mysql_orders");
+    assert_eq!(d["Type"], "mysql");
+    assert_eq!(d["ProjectId"], 61234);
+    assert_eq!(d["ConnectionPropertiesMode"], "InstanceMode");
+    assert_eq!(d["ConnectionProperties"]["instanceId"], MYSQL);
+    assert!(d["ConnectionProperties"].get("password").is_none());
+    assert!(!v.to_string().contains("S3cret"));
+
+    let v = b
+        .call_with(DW, "ListDataSources", &[("ProjectId", "61234")], &get())
+        .await
+        .ok();
+    let list = &v["PagingInfo"]["DataSources"];
+    assert_eq!(v["PagingInfo"]["TotalCount"], 1);
+    assert_eq!(list[0]["Name"], "mysql_orders");
+    assert_eq!(list[0]["DataSource"].as_array().unwrap().len(), 2);
+    assert!(!v.to_string().contains("S3cret"));
+    let v = b
+        .call_with(
+            DW,
+            "ListDataSources",
+            &[("ProjectId", "61234"), ("Types", "polardb,mongodb")],
+            &get(),
+        )
+        .await
+        .ok();
+    assert_eq!(v["PagingInfo"]["TotalCount"], 0);
+
+    // Update without a password keeps the stored one (Get never returns it).
+    let new_props = PROPS
+        .replace("\"password\":\"S3cret-pw!\",", "")
+        .replace("orders", "sales");
+    b.call(
+        DW,
+        "UpdateDataSource",
+        &[
+            ("Id", &id),
+            ("ProjectId", "61234"),
+            ("ConnectionProperties", &new_props),
+        ],
+    )
+    .await
+    .ok();
+    let v = b
+        .call_with(DW, "GetDataSource", &[("Id", &id)], &get())
+        .await
+        .ok();
+    assert_eq!(v["DataSource"]["ConnectionProperties"]["database"], "sales");
+    let kept = sim.with_world(|w| {
+        w.regions.values().find_map(|r| {
+            r.dataworks
+                .data_sources
+                .get(&id.parse().unwrap())
+                .map(|d| d.properties["password"].clone())
+        })
+    });
+    assert_eq!(kept.unwrap(), "S3cret-pw!");
+    // Admin state never shows the password either.
+    assert!(
+        !serde_json::to_string(&sim.state())
+            .unwrap()
+            .contains("S3cret")
+    );
+
+    b.call_with(DW, "DeleteDataSource", &[("Id", &id)], &get())
+        .await
+        .ok();
+    b.call_with(DW, "GetDataSource", &[("Id", &id)], &get())
+        .await
+        .err(404, "DataSource.NotFound");
+    b.call(
+        DW,
+        "CreateDataSource",
+        &[
+            ("ProjectId", "999"),
+            ("Name", "x_y"),
+            ("Type", "mysql"),
+            ("ConnectionPropertiesMode", "InstanceMode"),
+            ("ConnectionProperties", PROPS),
+        ],
+    )
+    .await
+    .err(404, "Project.NotFound");
+}
