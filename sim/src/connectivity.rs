@@ -389,10 +389,13 @@ fn walk(
                     return Err(unreachable(
                         PEERING,
                         format!(
-                            "peering connection {} is {}, not Activated (accept it in the accepting account {}).",
+                            "peering connection {} ({}, region {}) is {}, not Activated; accept it in the accepting {}, region {}.",
                             p.id,
+                            account_label(w, &p.owner_uid),
+                            p.region,
                             p.status.current(),
-                            p.accepting_uid
+                            account_label(w, &p.accepting_uid),
+                            p.accepting_region
                         ),
                     ));
                 }
@@ -467,7 +470,7 @@ fn walk(
                     return Err(unreachable(
                         CEN,
                         format!(
-                            "attachment {} of VPC {src_vpc} is {}, not Attached.",
+                            "attachment {} of VPC {src_vpc} ({dw_label}, region {dw_region}) is {}, not Attached.",
                             from.id,
                             from.status.current()
                         ),
@@ -487,15 +490,24 @@ fn walk(
                     return Err(unreachable(
                         CEN,
                         format!(
-                            "attachment {} of VPC {} is {}, not Attached.",
+                            "attachment {} of VPC {} ({}, region {}) is {}, not Attached.",
                             to.id,
                             target.vpc_id,
+                            account_label(w, &target.uid),
+                            target.region,
                             to.status.current()
                         ),
                     ));
                 }
-                let forward =
-                    tr_path(w, &from, &to, &ip_net, now).map_err(|m| unreachable(CEN, m))?;
+                // Transit-router problems are reported with the CEN owner's account.
+                let cen_owner = w
+                    .cen_owner(&from.cen_id)
+                    .map(|u| account_label(w, &u))
+                    .unwrap_or_else(|| "an unknown account".into());
+                let in_cen =
+                    |m: String| format!("{m}; CEN {} is owned by {cen_owner}.", from.cen_id);
+                let forward = tr_path(w, &from, &to, &ip_net, now)
+                    .map_err(|m| unreachable(CEN, in_cen(m)))?;
                 passed.push((CEN, format!("CEN {}: {forward}.", from.cen_id)));
                 let (rid, rtable, rhop) = vpc_route(
                     w,
@@ -520,7 +532,7 @@ fn walk(
                     ));
                 }
                 let back = tr_path(w, &to, &from, &src_cidr, now)
-                    .map_err(|m| unreachable(RETURN_ROUTE, m))?;
+                    .map_err(|m| unreachable(RETURN_ROUTE, in_cen(m)))?;
                 passed.push((
                     RETURN_ROUTE,
                     format!(
