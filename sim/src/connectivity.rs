@@ -631,6 +631,17 @@ fn url_port(props: &Value) -> Option<u16> {
         .or_else(|| p.as_str()?.parse().ok())
 }
 
+/// An instance found for a data source, copied out of the world.
+struct Found {
+    kind: &'static str,
+    id: String,
+    vpc_id: String,
+    vswitch_id: String,
+    status: DbStatus,
+    endpoints: Vec<Endpoint>,
+    whitelist: Vec<WhitelistGroup>,
+}
+
 /// Finds the instance the data source points at, in the owner account.
 fn resolve_target(
     w: &mut World,
@@ -680,67 +691,68 @@ fn resolve_target(
         if u != owner || region.as_ref().is_some_and(|want| want != r) {
             continue;
         }
-        let mut found: Option<(
-            &'static str,
-            String,
-            String,
-            String,
-            DbStatus,
-            Vec<Endpoint>,
-            Vec<WhitelistGroup>,
-        )> = None;
-        if kind == "polardb" || wanted_id.is_none() {
-            if let Some(c) = reg
+        let by_url = wanted_id.is_none();
+        let mut found: Option<Found> = None;
+        if (kind == "polardb" || by_url)
+            && let Some(c) = reg
                 .polardb_clusters
                 .values_mut()
                 .find(|c| matches(&c.id, &c.endpoints))
-            {
-                found = Some((
-                    "PolarDB cluster",
-                    c.id.clone(),
-                    c.vpc_id.clone(),
-                    c.vswitch_id.clone(),
-                    c.status.peek(now),
-                    c.endpoints.clone(),
-                    c.whitelist.clone(),
-                ));
-            }
+        {
+            found = Some(Found {
+                kind: "PolarDB cluster",
+                id: c.id.clone(),
+                vpc_id: c.vpc_id.clone(),
+                vswitch_id: c.vswitch_id.clone(),
+                status: c.status.peek(now),
+                endpoints: c.endpoints.clone(),
+                whitelist: c.whitelist.clone(),
+            });
         }
-        if found.is_none() && (kind == "mongodb" || wanted_id.is_none()) {
-            if let Some(i) = reg
+        if found.is_none()
+            && (kind == "mongodb" || by_url)
+            && let Some(i) = reg
                 .mongodb_instances
                 .values_mut()
                 .find(|i| matches(&i.id, &i.endpoints))
-            {
-                found = Some((
-                    "MongoDB instance",
-                    i.id.clone(),
-                    i.vpc_id.clone(),
-                    i.vswitch_id.clone(),
-                    i.status.peek(now),
-                    i.endpoints.clone(),
-                    i.whitelist.clone(),
-                ));
-            }
+        {
+            found = Some(Found {
+                kind: "MongoDB instance",
+                id: i.id.clone(),
+                vpc_id: i.vpc_id.clone(),
+                vswitch_id: i.vswitch_id.clone(),
+                status: i.status.peek(now),
+                endpoints: i.endpoints.clone(),
+                whitelist: i.whitelist.clone(),
+            });
         }
-        if found.is_none() && (!matches!(kind, "polardb" | "mongodb") || wanted_id.is_none()) {
-            if let Some(i) = reg
+        if found.is_none()
+            && (!matches!(kind, "polardb" | "mongodb") || by_url)
+            && let Some(i) = reg
                 .rds_instances
                 .values_mut()
                 .find(|i| matches(&i.id, &i.endpoints))
-            {
-                found = Some((
-                    "RDS instance",
-                    i.id.clone(),
-                    i.vpc_id.clone(),
-                    i.vswitch_id.clone(),
-                    i.status.peek(now),
-                    i.endpoints.clone(),
-                    i.whitelist.clone(),
-                ));
-            }
+        {
+            found = Some(Found {
+                kind: "RDS instance",
+                id: i.id.clone(),
+                vpc_id: i.vpc_id.clone(),
+                vswitch_id: i.vswitch_id.clone(),
+                status: i.status.peek(now),
+                endpoints: i.endpoints.clone(),
+                whitelist: i.whitelist.clone(),
+            });
         }
-        if let Some((kind, id, vpc_id, vswitch_id, status, eps, whitelist)) = found {
+        if let Some(Found {
+            kind,
+            id,
+            vpc_id,
+            vswitch_id,
+            status,
+            endpoints: eps,
+            whitelist,
+        }) = found
+        {
             let ep = match &host {
                 Some(h) => eps.iter().find(|e| {
                     e.connection_string.eq_ignore_ascii_case(h) || e.ip.to_string() == *h
