@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod connectivity;
 pub mod error;
 pub mod faults;
 pub mod idempotency;

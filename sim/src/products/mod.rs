@@ -2,9 +2,14 @@
 //! module file plus one line below.
 
 pub mod cbn;
+pub mod dataworks;
+pub mod dds;
+pub mod polardb;
+pub mod rds;
 pub mod sts;
 pub mod vpc;
 pub mod vpcpeer;
+pub mod whitelist;
 
 use crate::registry::Registry;
 
@@ -13,4 +18,8 @@ pub fn register_all(r: &mut Registry) {
     sts::register(r);
     vpc::register(r);
     vpcpeer::register(r);
+    rds::register(r);
+    polardb::register(r);
+    dds::register(r);
+    dataworks::register(r);
 }
