@@ -1,7 +1,9 @@
-//! `plugin inspect`, `plugin validate`, `plugin test`.
+//! `plugin inspect`, `plugin validate`.
 
+use super::BadInput;
+use crate::plugin::{LimitArgs, Plugin, PluginError, PluginRuntime};
 use clap::Subcommand;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Subcommand, Debug)]
@@ -11,11 +13,103 @@ pub enum PluginCommand {
         file: PathBuf,
         #[arg(long, value_enum, default_value = "text")]
         output: super::link::Output,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Load a plugin and check it against the contract.
     Validate { file: PathBuf },
 }
 
 pub async fn run(cmd: PluginCommand) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`dwlink-host plugin {cmd:?}` is not built yet (see issue 2)")
+    match cmd {
+        PluginCommand::Inspect {
+            file,
+            output,
+            limits,
+        } => {
+            let plugin = load(&file).await?;
+            let limits = plugin
+                .limits()
+                .with_overrides(&limits.overrides())
+                .map_err(|e| BadInput(e.to_string()))?;
+            let plugin = plugin.with_limits(limits);
+            match output {
+                super::link::Output::Json => {
+                    println!("{}", serde_json::to_string_pretty(&inspect_json(&plugin))?)
+                }
+                super::link::Output::Text => print!("{}", inspect_text(&plugin)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginCommand::Validate { file } => {
+            let plugin = load(&file).await?;
+            let info = plugin.info();
+            println!(
+                "ok: {}: plugin {} {} (WIT {}), data source {}, {} declared action(s)",
+                file.display(),
+                info.name,
+                info.version,
+                plugin.wit_version(),
+                info.datasource_type,
+                info.actions.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Loads a plugin; a file that is not an acceptable plugin is bad input (exit code 2).
+async fn load(file: &Path) -> anyhow::Result<Plugin> {
+    let runtime = PluginRuntime::new()?;
+    runtime.load_file(file).await.map_err(|e| match e {
+        e if e.is_load_error() => BadInput(e.to_string()).into(),
+        // The plugin loaded but its `describe` failed or answered nonsense: also the file's fault.
+        e @ (PluginError::Malformed { .. }
+        | PluginError::Trap { .. }
+        | PluginError::Panic { .. }
+        | PluginError::Deadline { .. }
+        | PluginError::OutOfFuel { .. }
+        | PluginError::MemoryLimit { .. }
+        | PluginError::Denied { .. }
+        | PluginError::UndeclaredAction { .. }
+        | PluginError::Failure { .. }) => BadInput(format!("{}: {e}", file.display())).into(),
+        e => anyhow::Error::new(e),
+    })
+}
+
+fn inspect_json(plugin: &Plugin) -> serde_json::Value {
+    let info = plugin.info();
+    serde_json::json!({
+        "name": info.name,
+        "version": info.version,
+        "datasource_type": info.datasource_type,
+        "product": info.product,
+        "actions": info.actions,
+        "wit_version": plugin.wit_version(),
+        "limits": plugin.limits(),
+        "size_bytes": plugin.size_bytes(),
+        "sha256": plugin.sha256(),
+    })
+}
+
+fn inspect_text(plugin: &Plugin) -> String {
+    let info = plugin.info();
+    let mut out = format!(
+        "{} {}: {}\n  data source type  {}\n  product           {} (API {})\n  WIT version       {}\n  limits            {}\n  size              {} bytes\n  sha256            {}\n  actions           {}\n",
+        info.name,
+        info.version,
+        info.summary,
+        info.datasource_type,
+        info.product,
+        info.api_version,
+        plugin.wit_version(),
+        plugin.limits(),
+        plugin.size_bytes(),
+        plugin.sha256(),
+        info.actions.len(),
+    );
+    for action in &info.actions {
+        out.push_str(&format!("    {action}\n"));
+    }
+    out
 }

@@ -1,0 +1,158 @@
+//! Typed errors of the plugin runtime: load errors (the file is not an acceptable plugin) and
+//! call errors (a call into a loaded plugin failed). Each names the plugin or file, the call,
+//! and what to do.
+
+use super::limits::human_duration;
+use super::types::PluginFailure;
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PluginError {
+    // ---- load errors -------------------------------------------------------------------
+    #[error("{path}: cannot read the plugin file: {reason}")]
+    Io { path: String, reason: String },
+    #[error(
+        "{path}: not a WebAssembly file ({reason}); a dwlink plugin is a component built for wasm32-wasip2"
+    )]
+    NotWasm { path: String, reason: String },
+    #[error(
+        "{path}: a core WebAssembly module, not a component; build the plugin for wasm32-wasip2, which produces a component"
+    )]
+    CoreModule { path: String },
+    #[error(
+        "{path}: a component of another world ({detail}); a dwlink plugin targets world dwlink:plugin/datasource-plugin"
+    )]
+    WrongWorld { path: String, detail: String },
+    #[error(
+        "{path}: built against plugin WIT {found}, which this dwlink-host does not support (it supports {supported}); rebuild the plugin against WIT {supported} or use a dwlink-host that supports {found}"
+    )]
+    UnsupportedWitVersion {
+        path: String,
+        found: String,
+        supported: String,
+    },
+    #[error(
+        "{path}: no `dwlink:wit-version` custom section, so the contract version is unknown; build the plugin with dwlink-plugin-sdk, which embeds it"
+    )]
+    MissingWitVersion { path: String },
+    #[error("{path}: the component does not compile: {reason}")]
+    Compile { path: String, reason: String },
+
+    // ---- call errors ---------------------------------------------------------------------
+    #[error("plugin {plugin}: {call}: trapped: {detail}")]
+    Trap {
+        plugin: String,
+        call: &'static str,
+        detail: String,
+    },
+    #[error("plugin {plugin}: {call}: panicked: {message}")]
+    Panic {
+        plugin: String,
+        call: &'static str,
+        message: String,
+    },
+    #[error("plugin {plugin}: {call}: exceeded its {} deadline", human_duration(*deadline))]
+    Deadline {
+        plugin: String,
+        call: &'static str,
+        deadline: Duration,
+    },
+    #[error("plugin {plugin}: {call}: ran out of fuel ({fuel} units)")]
+    OutOfFuel {
+        plugin: String,
+        call: &'static str,
+        fuel: u64,
+    },
+    #[error("plugin {plugin}: {call}: exceeded its memory cap of {limit_mib} MiB")]
+    MemoryLimit {
+        plugin: String,
+        call: &'static str,
+        limit_mib: u32,
+    },
+    #[error("plugin {plugin}: {call}: returned a malformed result: {detail}")]
+    Malformed {
+        plugin: String,
+        call: &'static str,
+        detail: String,
+    },
+    #[error(
+        "plugin {plugin}: {call}: called {action}, which it did not declare; the host refused it without sending it"
+    )]
+    UndeclaredAction {
+        plugin: String,
+        call: &'static str,
+        action: String,
+    },
+    #[error("plugin {plugin}: {call}: tried to use {import}, which the sandbox does not provide")]
+    Denied {
+        plugin: String,
+        call: &'static str,
+        import: String,
+    },
+    #[error("plugin {plugin}: {call}: {failure}")]
+    Failure {
+        plugin: String,
+        call: &'static str,
+        failure: PluginFailure,
+    },
+}
+
+impl PluginError {
+    /// True for errors about the file itself (not a plugin, wrong contract): bad input.
+    pub fn is_load_error(&self) -> bool {
+        matches!(
+            self,
+            PluginError::Io { .. }
+                | PluginError::NotWasm { .. }
+                | PluginError::CoreModule { .. }
+                | PluginError::WrongWorld { .. }
+                | PluginError::UnsupportedWitVersion { .. }
+                | PluginError::MissingWitVersion { .. }
+                | PluginError::Compile { .. }
+        )
+    }
+}
+
+/// Collapses a multi-line message (wasmtime's, a guest's) into one line.
+pub(crate) fn one_line(text: &str) -> String {
+    text.split('\n')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_reads_like_the_issue() {
+        let e = PluginError::Deadline {
+            plugin: "rds-mysql".into(),
+            call: "discover",
+            deadline: Duration::from_secs(2),
+        };
+        assert_eq!(
+            e.to_string(),
+            "plugin rds-mysql: discover: exceeded its 2 s deadline"
+        );
+    }
+
+    #[test]
+    fn unsupported_version_names_both() {
+        let e = PluginError::UnsupportedWitVersion {
+            path: "x.wasm".into(),
+            found: "9.0.0".into(),
+            supported: "0.1.0".into(),
+        };
+        let text = e.to_string();
+        assert!(text.contains("9.0.0") && text.contains("0.1.0"), "{text}");
+        assert!(e.is_load_error());
+    }
+
+    #[test]
+    fn one_line_joins_lines() {
+        assert_eq!(one_line("a\n  b\n\nc "), "a; b; c");
+    }
+}

@@ -1,0 +1,478 @@
+//! The per-call sandbox: the store's data ([`HostState`]), its resource limiter, the captured
+//! guest stdout/stderr, and the minimal WASI linker (io + cli only).
+//!
+//! Deny by default: the `WasiCtx` is empty (no preopens, sockets, environment, arguments; stdin
+//! closed). Only `wasi:io` and `wasi:cli` are linked, because a Rust std guest imports them for
+//! its panic and allocation-error paths. Any other WASI interface a plugin imports (filesystem,
+//! sockets, clocks, random) is stubbed with a function that traps when called, which the runtime
+//! reports as [`PluginError::Denied`](super::PluginError::Denied).
+
+use super::limits::{self, Limits};
+use crate::cloud::{Call, Caller, CloudError};
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use wasmtime::component::{HasData, Linker, ResourceTable};
+use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream, WasiCli};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// How much guest stdout and stderr is kept per call; the rest is counted and dropped.
+pub(crate) const OUTPUT_CAP: usize = 64 * 1024;
+/// How much of `host.log` output is kept per call.
+pub(crate) const LOG_CAP: usize = 64 * 1024;
+/// The epoch ticker's period.
+pub(crate) const TICK: Duration = Duration::from_millis(10);
+/// The guest yields to the async executor at least this often (in ticks), so one busy plugin
+/// cannot hog a tokio worker.
+const YIELD_EVERY_TICKS: u64 = 10;
+
+/// Everything one call's store holds.
+pub(crate) struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub limiter: Limiter,
+    /// The plugin's name, for logs and refusals.
+    pub plugin: Arc<str>,
+    /// Declared actions, `product:Action` with a lower-case product; empty while `describe`
+    /// runs for the first time at load (it may call nothing anyway).
+    pub actions: Arc<BTreeSet<String>>,
+    /// Who makes cloud calls for this invocation; `None` for `describe`.
+    pub caller: Option<Arc<dyn Caller>>,
+    /// The first undeclared action the plugin tried, if any.
+    pub refused: Option<String>,
+    /// Time spent waiting on the cloud, which does not count against the deadline.
+    pub host_time: Duration,
+    started: Instant,
+    deadline: Duration,
+    pub deadline_hit: bool,
+    pub stdout: CappedPipe,
+    pub stderr: CappedPipe,
+    /// Bytes of `host.log` messages accepted so far.
+    pub logged: usize,
+}
+
+impl HostState {
+    pub fn new(
+        plugin: Arc<str>,
+        actions: Arc<BTreeSet<String>>,
+        caller: Option<Arc<dyn Caller>>,
+        limits: &Limits,
+    ) -> Self {
+        let stdout = CappedPipe::new(OUTPUT_CAP);
+        let stderr = CappedPipe::new(OUTPUT_CAP);
+        // Empty builder: no env, args, preopens or network; stdin closed.
+        let wasi = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .build();
+        HostState {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: Limiter::new(limits),
+            plugin,
+            actions,
+            caller,
+            refused: None,
+            host_time: Duration::ZERO,
+            started: Instant::now(),
+            deadline: limits.deadline(),
+            deadline_hit: false,
+            stdout,
+            stderr,
+            logged: 0,
+        }
+    }
+
+    /// Guest time used so far: wall-clock since the store was made, minus cloud waits.
+    fn guest_time(&self) -> Duration {
+        self.started.elapsed().saturating_sub(self.host_time)
+    }
+}
+
+impl HostState {
+    /// `host.call`: the capability gate, then the invocation's caller. The guest never sees
+    /// credentials or signatures; it gets the JSON body or the cloud's error.
+    pub async fn cloud_call(&mut self, call: Call) -> Result<String, CloudError> {
+        let declared = format!("{}:{}", call.product.to_ascii_lowercase(), call.action);
+        let refuse = |code: &str, message: String| CloudError {
+            http_status: 0,
+            code: code.into(),
+            message,
+            request_id: String::new(),
+            recommend: String::new(),
+            account: String::new(),
+            region: call.region.clone(),
+            product: call.product.clone(),
+            action: call.action.clone(),
+        };
+        if !self.actions.contains(&declared) {
+            tracing::warn!(plugin = %self.plugin, action = %declared, "refused an undeclared action");
+            if self.refused.is_none() {
+                self.refused = Some(declared.clone());
+            }
+            return Err(refuse(
+                "dwlink.UndeclaredAction",
+                format!(
+                    "plugin {} did not declare {declared} in describe; dwlink-host refused the call without sending it",
+                    self.plugin
+                ),
+            ));
+        }
+        let Some(caller) = self.caller.clone() else {
+            return Err(refuse(
+                "dwlink.NoCloud",
+                format!("plugin {}: describe must not call the cloud", self.plugin),
+            ));
+        };
+        tracing::debug!(plugin = %self.plugin, action = %declared, region = %call.region, "plugin cloud call");
+        let started = Instant::now();
+        let result = caller.call(call).await;
+        self.host_time += started.elapsed();
+        let body = result?;
+        Ok(serde_json::to_string(&body).unwrap_or_else(|_| "null".into()))
+    }
+
+    /// `host.log`: one line to the host log, tagged with the plugin's name, within a per-call cap.
+    pub fn log(&mut self, level: tracing::Level, message: &str) {
+        if self.logged >= LOG_CAP {
+            return;
+        }
+        self.logged += message.len();
+        let message: String = message.chars().take(4096).collect();
+        let plugin = &*self.plugin;
+        match level {
+            tracing::Level::TRACE => tracing::trace!(plugin, "{message}"),
+            tracing::Level::DEBUG => tracing::debug!(plugin, "{message}"),
+            tracing::Level::INFO => tracing::info!(plugin, "{message}"),
+            tracing::Level::WARN => tracing::warn!(plugin, "{message}"),
+            tracing::Level::ERROR => tracing::error!(plugin, "{message}"),
+        }
+        if self.logged >= LOG_CAP {
+            tracing::warn!(
+                plugin,
+                "plugin log cap of {LOG_CAP} bytes reached for this call; further lines dropped"
+            );
+        }
+    }
+
+    /// Forwards what the guest wrote on stdout and stderr to the host log.
+    pub fn forward_output(&self) {
+        let plugin = &*self.plugin;
+        for (stream, pipe) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            let (text, dropped) = pipe.take();
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                tracing::info!(plugin, stream, "{line}");
+            }
+            if dropped > 0 {
+                tracing::warn!(
+                    plugin,
+                    stream,
+                    "{dropped} more bytes dropped (cap {OUTPUT_CAP})"
+                );
+            }
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// A store for one call, with fuel, the epoch deadline and the resource limiter installed.
+pub(crate) fn new_store(
+    engine: &wasmtime::Engine,
+    state: HostState,
+    limits: &Limits,
+) -> wasmtime::Result<Store<HostState>> {
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limiter);
+    store.set_fuel(limits.fuel)?;
+    // The deadline must be set before instantiating (the default of 0 would fire at once).
+    store.set_epoch_deadline(ticks_for(limits.deadline()));
+    store.epoch_deadline_callback(|mut ctx| {
+        let state = ctx.data_mut();
+        let used = state.guest_time();
+        if used >= state.deadline {
+            state.deadline_hit = true;
+            return Ok(UpdateDeadline::Interrupt);
+        }
+        // Cloud waits do not count: check again when the rest of the budget is used up.
+        Ok(UpdateDeadline::Yield(ticks_for(state.deadline - used)))
+    });
+    Ok(store)
+}
+
+fn ticks_for(d: Duration) -> u64 {
+    let ticks = d.as_millis().div_ceil(TICK.as_millis()) as u64;
+    ticks.clamp(1, YIELD_EVERY_TICKS)
+}
+
+/// The store's resource limiter: caps linear memory, tables and instances, and remembers that
+/// it refused a memory growth so the runtime can report a memory cap rather than a bare trap.
+pub(crate) struct Limiter {
+    memory_bytes: usize,
+    pub memory_denied: bool,
+}
+
+impl Limiter {
+    fn new(limits: &Limits) -> Self {
+        Limiter {
+            memory_bytes: limits.memory_bytes(),
+            memory_denied: false,
+        }
+    }
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_bytes || maximum.is_some_and(|m| desired > m) {
+            self.memory_denied = true;
+            // Trap at once instead of letting the guest's allocator limp on.
+            wasmtime::bail!("memory cap reached: growing linear memory to {desired} bytes");
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= limits::MAX_TABLE_ELEMENTS && maximum.is_none_or(|m| desired <= m))
+    }
+
+    fn instances(&self) -> usize {
+        limits::MAX_INSTANCES
+    }
+
+    fn tables(&self) -> usize {
+        limits::MAX_TABLES
+    }
+
+    fn memories(&self) -> usize {
+        limits::MAX_MEMORIES
+    }
+}
+
+/// Guest stdout or stderr: kept in memory up to a cap, the excess counted and dropped (never a
+/// trap: a chatty plugin must not fail because of its logging).
+#[derive(Clone)]
+pub(crate) struct CappedPipe {
+    cap: usize,
+    buffer: Arc<Mutex<Vec<u8>>>,
+    dropped: Arc<AtomicUsize>,
+}
+
+impl CappedPipe {
+    pub fn new(cap: usize) -> Self {
+        CappedPipe {
+            cap,
+            buffer: Arc::default(),
+            dropped: Arc::default(),
+        }
+    }
+
+    fn push(&self, bytes: &[u8]) {
+        let mut buffer = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
+        let room = self.cap.saturating_sub(buffer.len());
+        let keep = bytes.len().min(room);
+        buffer.extend_from_slice(&bytes[..keep]);
+        self.dropped
+            .fetch_add(bytes.len() - keep, Ordering::Relaxed);
+    }
+
+    /// What was written (lossy UTF-8) and how many bytes were dropped.
+    pub fn take(&self) -> (String, usize) {
+        let buffer = std::mem::take(&mut *self.buffer.lock().unwrap_or_else(|e| e.into_inner()));
+        (
+            String::from_utf8_lossy(&buffer).into_owned(),
+            self.dropped.swap(0, Ordering::Relaxed),
+        )
+    }
+
+    pub fn peek(&self) -> String {
+        String::from_utf8_lossy(&self.buffer.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+}
+
+impl IsTerminal for CappedPipe {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for CappedPipe {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for CappedPipe {
+    async fn ready(&mut self) {}
+}
+
+impl OutputStream for CappedPipe {
+    fn write(&mut self, bytes: bytes::Bytes) -> StreamResult<()> {
+        self.push(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        Ok(64 * 1024)
+    }
+}
+
+impl tokio::io::AsyncWrite for CappedPipe {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.push(buf);
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// `wasi:io` needs only the resource table; wasmtime-wasi's own marker for that is private.
+struct IoTable;
+
+impl HasData for IoTable {
+    type Data<'a> = &'a mut ResourceTable;
+}
+
+/// The interfaces [`add_minimal_wasi`] links (any 0.2.x version).
+const PROVIDED: &[&str] = &[
+    "wasi:io/error",
+    "wasi:io/poll",
+    "wasi:io/streams",
+    "wasi:cli/exit",
+    "wasi:cli/environment",
+    "wasi:cli/stdin",
+    "wasi:cli/stdout",
+    "wasi:cli/stderr",
+    "wasi:cli/terminal-input",
+    "wasi:cli/terminal-output",
+    "wasi:cli/terminal-stdin",
+    "wasi:cli/terminal-stdout",
+    "wasi:cli/terminal-stderr",
+];
+
+/// Whether the sandbox links the WASI import `name` (e.g. `wasi:cli/stdout@0.2.6`).
+pub(crate) fn provides(name: &str) -> bool {
+    let (interface, version) = name.split_once('@').unwrap_or((name, ""));
+    PROVIDED.contains(&interface) && version.starts_with("0.2.")
+}
+
+/// Starts the error of a call to an interface the sandbox does not provide.
+pub(crate) const DENIED_MARKER: &str = "dwlink sandbox denied ";
+
+/// Links `wasi:io` and `wasi:cli` (what a Rust std guest imports) and nothing else.
+pub(crate) fn add_minimal_wasi(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::cli::WasiCliView;
+    use wasmtime_wasi::p2::bindings::{cli, io};
+    let l = linker;
+    io::error::add_to_linker::<HostState, IoTable>(l, |s| &mut s.table)?;
+    io::poll::add_to_linker::<HostState, IoTable>(l, |s| &mut s.table)?;
+    io::streams::add_to_linker::<HostState, IoTable>(l, |s| &mut s.table)?;
+    cli::exit::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
+    cli::environment::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
+    cli::stdin::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
+    cli::stdout::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
+    cli::stderr::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
+    cli::terminal_input::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
+    cli::terminal_output::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
+    cli::terminal_stdin::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
+    cli::terminal_stdout::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
+    cli::terminal_stderr::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
+    Ok(())
+}
+
+/// The message of a Rust panic printed on the guest's stderr, if there is one.
+pub(crate) fn panic_message(stderr: &str) -> Option<String> {
+    let after = stderr.split_once("panicked at ")?.1;
+    // `panicked at src/lib.rs:1:2:\nmessage\nnote: ...`
+    let (_, rest) = after.split_once('\n').unwrap_or((after, ""));
+    let message: Vec<&str> = rest
+        .lines()
+        .take_while(|l| !l.starts_with("note: ") && !l.starts_with("stack backtrace"))
+        .collect();
+    let message = message.join(" ").trim().to_string();
+    Some(if message.is_empty() {
+        "(no message)".into()
+    } else {
+        message.chars().take(500).collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capped_pipe_keeps_the_head_and_counts_the_rest() {
+        let pipe = CappedPipe::new(4);
+        pipe.push(b"abc");
+        pipe.push(b"def");
+        assert_eq!(pipe.take(), ("abcd".to_string(), 2));
+        assert_eq!(pipe.take(), (String::new(), 0));
+    }
+
+    #[test]
+    fn panic_message_is_extracted() {
+        let stderr = "\nthread '<unnamed>' panicked at src/lib.rs:97:24:\nboom here\nnote: run with `RUST_BACKTRACE=1`\n";
+        assert_eq!(panic_message(stderr).as_deref(), Some("boom here"));
+        assert_eq!(panic_message("just noise"), None);
+    }
+
+    #[test]
+    fn provided_interfaces_match_any_0_2_version() {
+        assert!(provides("wasi:cli/stdout@0.2.6"));
+        assert!(provides("wasi:io/streams@0.2.0"));
+        assert!(!provides("wasi:filesystem/preopens@0.2.6"));
+        assert!(!provides("wasi:cli/stdout@0.3.0"));
+    }
+
+    #[test]
+    fn ticks_are_bounded() {
+        assert_eq!(ticks_for(Duration::from_millis(1)), 1);
+        assert_eq!(ticks_for(Duration::from_millis(35)), 4);
+        assert_eq!(ticks_for(Duration::from_secs(2)), YIELD_EVERY_TICKS);
+    }
+}

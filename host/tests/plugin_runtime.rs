@@ -1,0 +1,451 @@
+//! The runtime against real components: a well-behaved plugin works end to end through the
+//! capability gate; every hostile behaviour is contained with a typed error, and the same
+//! runtime keeps serving a well-behaved plugin after each one.
+
+mod common;
+
+use common::{FakeCaller, fixture, rds_caller, runtime};
+use dwlink_host::plugin::{
+    ConnectionRequest, InstanceRef, LimitOverrides, Limits, PluginError, PluginFailure,
+};
+use std::sync::Arc;
+
+fn instance(id: &str) -> InstanceRef {
+    InstanceRef {
+        id: id.into(),
+        region: "cn-hangzhou".into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_well_behaved_plugin_works_through_the_gate() {
+    let rt = runtime();
+    let plugin = rt.load_file(&fixture("well-behaved")).await.unwrap();
+    assert_eq!(plugin.name(), "well-behaved");
+    assert_eq!(plugin.info().version, "1.2.3");
+    assert_eq!(plugin.wit_version(), "0.1.0");
+    assert_eq!(plugin.sha256().len(), 64);
+    assert_eq!(plugin.limits(), Limits::DEFAULT);
+
+    let caller = rds_caller();
+    let location = plugin
+        .discover(caller.clone(), &instance("rm-1"))
+        .await
+        .unwrap();
+    assert_eq!(location.vpc_id, "vpc-a");
+    assert_eq!(location.vswitch_cidr.to_string(), "192.168.6.0/24");
+    assert_eq!(location.endpoints[0].port, 3306);
+    assert!(location.running);
+    assert_eq!(
+        caller.actions(),
+        ["DescribeDBInstanceAttribute", "DescribeVSwitchAttributes"]
+    );
+    let sent = caller.calls.lock().unwrap()[0].clone();
+    assert_eq!(sent.product, "Rds");
+    assert_eq!(sent.version, "2014-08-15");
+    assert_eq!(sent.region, "cn-hangzhou");
+    assert_eq!(sent.params.get("DBInstanceId"), Some("rm-1"));
+
+    let groups = plugin
+        .whitelist_list(caller.clone(), &instance("rm-1"))
+        .await
+        .unwrap();
+    assert_eq!(groups[0].entries, ["127.0.0.1", "10.0.0.0/8"]);
+    plugin
+        .whitelist_add(
+            caller.clone(),
+            &instance("rm-1"),
+            "dataworks",
+            &["10.1.0.0/24".into()],
+        )
+        .await
+        .unwrap();
+    let modify = caller.calls.lock().unwrap().last().unwrap().clone();
+    assert_eq!(modify.params.get("SecurityIps"), Some("10.1.0.0/24"));
+    assert_eq!(modify.params.get("ModifyMode"), Some("Append"));
+
+    let props = plugin
+        .connection_properties(
+            caller.clone(),
+            &ConnectionRequest {
+                instance: instance("rm-1"),
+                location,
+                owner_uid: "1234".into(),
+                role_name: "dw-role".into(),
+                database: "db".into(),
+                username: "u".into(),
+                env_type: "Dev".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(props["crossAccountOwnerId"], "1234");
+    assert!(!props.contains_key("password"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cloud_error_reaches_the_plugin_and_comes_back_typed() {
+    let rt = runtime();
+    let plugin = rt.load_file(&fixture("well-behaved")).await.unwrap();
+    let err = plugin
+        .discover(FakeCaller::new().shared(), &instance("rm-1"))
+        .await
+        .unwrap_err();
+    match &err {
+        PluginError::Failure {
+            failure:
+                PluginFailure::Cloud {
+                    code,
+                    request_id,
+                    http_status,
+                    ..
+                },
+            ..
+        } => {
+            assert_eq!(code, "InvalidAction.NotFound");
+            assert_eq!(request_id, "FAKE-REQUEST");
+            assert_eq!(*http_status, 404);
+        }
+        other => panic!("expected a cloud failure, got {other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .starts_with("plugin well-behaved: discover: cloud error InvalidAction.NotFound"),
+        "{err}"
+    );
+}
+
+/// Runs the well-behaved plugin's discover; proves the runtime still serves.
+async fn still_serving(rt: &dwlink_host::plugin::PluginRuntime) {
+    let good = rt.load_file(&fixture("well-behaved")).await.unwrap();
+    let location = good
+        .discover(rds_caller(), &instance("rm-1"))
+        .await
+        .unwrap();
+    assert_eq!(location.vswitch_id, "vsw-a");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_hostile_behaviour_is_contained_and_the_host_keeps_serving() {
+    let rt = runtime();
+    let hostile = rt.load_file(&fixture("hostile")).await.unwrap();
+    assert_eq!(hostile.name(), "hostile");
+
+    // A plain id is answered normally.
+    let caller = FakeCaller::new().shared();
+    assert!(
+        hostile
+            .discover(caller.clone(), &instance("rm-ok"))
+            .await
+            .is_ok()
+    );
+
+    for id in [
+        "loop",
+        "memory-bomb",
+        "recursion",
+        "undeclared-action",
+        "panic",
+        "malformed-cidr",
+        "read-file",
+        "read-env",
+        "open-socket",
+    ] {
+        let caller = FakeCaller::new().shared();
+        let err = hostile
+            .discover(caller.clone(), &instance(id))
+            .await
+            .expect_err(id);
+        let text = err.to_string();
+        eprintln!("{id}: {text}");
+        assert!(
+            text.starts_with("plugin hostile: discover: "),
+            "{id}: {text}"
+        );
+        match id {
+            // Default limits: fuel (1e9) runs out before the 2 s deadline on any machine
+            // that runs the loop at >= 0.5 G instructions/s; either way the loop is stopped.
+            "loop" => assert!(
+                matches!(
+                    err,
+                    PluginError::OutOfFuel { .. } | PluginError::Deadline { .. }
+                ),
+                "{text}"
+            ),
+            "memory-bomb" => {
+                assert!(
+                    matches!(err, PluginError::MemoryLimit { limit_mib: 64, .. }),
+                    "{text}"
+                );
+                assert_eq!(
+                    text,
+                    "plugin hostile: discover: exceeded its memory cap of 64 MiB"
+                );
+            }
+            "recursion" => assert!(matches!(err, PluginError::Trap { .. }), "{text}"),
+            "undeclared-action" => {
+                assert_eq!(
+                    err,
+                    PluginError::UndeclaredAction {
+                        plugin: "hostile".into(),
+                        call: "discover",
+                        action: "vpc:DeleteVpc".into()
+                    }
+                );
+                assert!(
+                    caller.actions().is_empty(),
+                    "the refused call must never reach the caller"
+                );
+            }
+            "panic" => assert_eq!(
+                err,
+                PluginError::Panic {
+                    plugin: "hostile".into(),
+                    call: "discover",
+                    message: "hostile fixture panics on purpose".into()
+                }
+            ),
+            "malformed-cidr" => {
+                assert!(matches!(err, PluginError::Malformed { .. }), "{text}");
+                assert!(text.contains("300.1.2.0/24"), "{text}");
+            }
+            "read-file" => match &err {
+                PluginError::Denied { import, .. } => {
+                    assert!(import.starts_with("wasi:filesystem/"), "{text}")
+                }
+                other => panic!("read-file: {other:?}"),
+            },
+            "read-env" => match &err {
+                PluginError::Failure {
+                    failure: PluginFailure::Other(m),
+                    ..
+                } => {
+                    assert!(
+                        m.starts_with("read-env: 0 variables [], 0 arguments []"),
+                        "{m}"
+                    )
+                }
+                other => panic!("read-env: {other:?}"),
+            },
+            "open-socket" => match &err {
+                PluginError::Denied { import, .. } => {
+                    assert!(import.starts_with("wasi:sockets/"), "{text}")
+                }
+                other => panic!("open-socket: {other:?}"),
+            },
+            _ => unreachable!(),
+        }
+        // The same runtime, the same hostile plugin and a well-behaved one all keep working.
+        still_serving(&rt).await;
+        assert!(
+            hostile
+                .discover(FakeCaller::new().shared(), &instance("rm-ok"))
+                .await
+                .is_ok(),
+            "after {id}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_loop_hits_the_deadline_when_fuel_is_plentiful() {
+    let rt = runtime();
+    let hostile = rt.load_file(&fixture("hostile")).await.unwrap();
+    let limits = Limits::DEFAULT
+        .with_overrides(&LimitOverrides {
+            deadline_ms: Some(300),
+            fuel: Some(Limits::MAX.fuel),
+            memory_mib: None,
+        })
+        .unwrap();
+    let err = hostile
+        .with_limits(limits)
+        .discover(FakeCaller::new().shared(), &instance("loop"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "plugin hostile: discover: exceeded its 300 ms deadline"
+    );
+    still_serving(&rt).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_loop_runs_out_of_a_small_fuel_budget() {
+    let rt = runtime();
+    let hostile = rt.load_file(&fixture("hostile")).await.unwrap();
+    let limits = Limits::DEFAULT
+        .with_overrides(&LimitOverrides {
+            fuel: Some(5_000_000),
+            ..Default::default()
+        })
+        .unwrap();
+    let err = hostile
+        .with_limits(limits)
+        .discover(FakeCaller::new().shared(), &instance("loop"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        PluginError::OutOfFuel {
+            plugin: "hostile".into(),
+            call: "discover",
+            fuel: 5_000_000
+        }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_properties_must_be_an_object_without_a_password() {
+    let rt = runtime();
+    let hostile = rt.load_file(&fixture("hostile")).await.unwrap();
+    let good = rt.load_file(&fixture("well-behaved")).await.unwrap();
+    let location = good
+        .discover(rds_caller(), &instance("rm-1"))
+        .await
+        .unwrap();
+    for (id, needle) in [
+        ("malformed-password", "password"),
+        ("malformed-json", "not a JSON object"),
+    ] {
+        let request = ConnectionRequest {
+            instance: instance(id),
+            location: location.clone(),
+            owner_uid: "1".into(),
+            role_name: "r".into(),
+            database: "d".into(),
+            username: "u".into(),
+            env_type: "Dev".into(),
+        };
+        let err = hostile
+            .connection_properties(FakeCaller::new().shared(), &request)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PluginError::Malformed {
+                    call: "connection-properties",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains(needle), "{err}");
+        assert!(
+            !err.to_string().contains("stolen"),
+            "the value must not be echoed: {err}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_files_are_refused_at_load_with_the_reason() {
+    let rt = runtime();
+    let err = rt.load_file(&fixture("other-world")).await.err().unwrap();
+    assert!(matches!(err, PluginError::WrongWorld { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("dwlink-test:calculator/math@0.1.0"),
+        "{err}"
+    );
+
+    let err = rt
+        .load_file(&fixture("future-version"))
+        .await
+        .err()
+        .unwrap();
+    match &err {
+        PluginError::UnsupportedWitVersion {
+            found, supported, ..
+        } => {
+            assert_eq!(found, "9.0.0");
+            assert_eq!(supported, "0.1.0");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let err = rt
+        .load("core.wasm", b"\0asm\x01\0\0\0")
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, PluginError::CoreModule { .. }), "{err}");
+    let err = rt
+        .load("notes.txt", b"not wasm at all")
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, PluginError::NotWasm { .. }), "{err}");
+    let err = rt
+        .load_file(std::path::Path::new("/nonexistent/p.wasm"))
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, PluginError::Io { .. }), "{err}");
+    still_serving(&rt).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_version_section_survives_the_stripped_plugin_profile() {
+    // target/fixtures/*.wasm are built with the `plugin` profile (strip = true).
+    let bytes = std::fs::read(fixture("well-behaved")).unwrap();
+    assert_eq!(
+        dwlink_host::plugin::contract::read_wit_version("well-behaved.wasm", &bytes).unwrap(),
+        dwlink_host::plugin::contract::WitVersion::V0_1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_share_one_loaded_plugin() {
+    let rt = runtime();
+    let plugin = Arc::new(rt.load_file(&fixture("well-behaved")).await.unwrap());
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let plugin = plugin.clone();
+        tasks.push(tokio::spawn(async move {
+            plugin.discover(rds_caller(), &instance("rm-1")).await
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap().vpc_id, "vpc-a");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compiled_components_are_cached_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = || dwlink_host::plugin::RuntimeOptions {
+        cache_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    };
+    // Compiled artifacts only (their names have no dot): the cache's worker thread adds
+    // `*.stats` and `.cleanup*` files in the background.
+    let files = || {
+        walk(dir.path())
+            .into_iter()
+            .filter(|p| p.is_file() && !p.file_name().unwrap().to_string_lossy().contains('.'))
+            .count()
+    };
+    assert_eq!(files(), 0);
+    let rt = dwlink_host::plugin::PluginRuntime::with_options(options()).unwrap();
+    rt.load_file(&fixture("well-behaved")).await.unwrap();
+    let after_first = files();
+    assert!(after_first > 0, "the compile cache wrote nothing");
+    // A new runtime (as in a second process) finds the entry and adds none.
+    let rt = dwlink_host::plugin::PluginRuntime::with_options(options()).unwrap();
+    rt.load_file(&fixture("well-behaved")).await.unwrap();
+    assert_eq!(files(), after_first, "{:#?}", walk(dir.path()));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        }
+        out.push(path);
+    }
+    out
+}
