@@ -388,6 +388,26 @@ async fn javascript_rds_postgresql_plugin_keeps_the_contract() {
         other => panic!("expected a cloud error, got {other}"),
     }
     assert_eq!(cloud.groups(), expected, "no failed call changed anything");
+    cloud.state.lock().unwrap().failures.clear();
+
+    // An instance that never gets back to Running: the wait is bounded by count (30 re-reads)
+    // and stays well inside the default fuel and deadline of one call.
+    let stuck = FakeRds::seed();
+    stuck.state.lock().unwrap().statuses.extend(
+        std::iter::once("Running".to_string())
+            .chain(std::iter::repeat_n("Rebooting".to_string(), 40)),
+    );
+    let e = failure(
+        plugin
+            .whitelist_add(stuck.clone(), &instance(), "dataworks", &wanted)
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        matches!(&e, PluginFailure::InvalidState(m) if m.contains("30 status checks")),
+        "{e}"
+    );
+    assert_eq!(stuck.calls_to("DescribeDBInstanceAttribute").len(), 31);
 
     // Connection properties: DataWorks `postgresql`, cross-account instance mode, no password.
     let props = plugin
