@@ -1,1 +1,202 @@
-//! engine
+//! The link engine: observe -> preflight -> plan (pure) -> apply (journaled) -> verify.
+//!
+//! The engine codes against two seams only: [`Caller`] (one per account, from the cloud client)
+//! and [`DataSource`] (the data-source plugin, from the plugin runtime). The CLI builds an
+//! [`Engine`] from those and a validated [`LinkSpec`].
+
+pub mod apply;
+mod datasource;
+pub mod facts;
+pub mod journal;
+pub mod observe;
+pub mod plan;
+pub mod preflight;
+pub mod report;
+
+pub use datasource::DataSource;
+pub use facts::Facts;
+pub use journal::Journal;
+pub use plan::{Action, Op, Plan};
+pub use report::{Report, Status};
+
+use crate::cloud::{BoxFuture, Call, Caller, CloudError};
+use crate::spec::LinkSpec;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Which account an action runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// Account A: owns the data source.
+    Source,
+    /// Account B: owns DataWorks (and the CEN dwlink creates).
+    Dataworks,
+}
+
+/// Knobs of a run. Defaults suit the real cloud; tests shorten the polling.
+#[derive(Clone)]
+pub struct Options {
+    /// Pause between two polls of an async state.
+    pub poll_interval: Duration,
+    /// Polls before a waiter gives up (bounded waiting).
+    pub max_polls: u32,
+    /// The database password; when `None` it is read from the link's `password_env` variable.
+    pub password: Option<String>,
+    /// Print progress lines on stderr.
+    pub progress: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            poll_interval: Duration::from_secs(2),
+            max_polls: 300,
+            password: None,
+            progress: true,
+        }
+    }
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the password.
+        f.debug_struct("Options")
+            .field("poll_interval", &self.poll_interval)
+            .field("max_polls", &self.max_polls)
+            .field("password", &self.password.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+/// One link's engine: the two accounts, the plugin, the link and where its journal lives.
+pub struct Engine {
+    pub(crate) a: Arc<Counted>,
+    pub(crate) b: Arc<Counted>,
+    pub(crate) ds: Arc<dyn DataSource>,
+    pub(crate) spec: LinkSpec,
+    pub(crate) journal_dir: PathBuf,
+    pub(crate) opts: Options,
+}
+
+impl Engine {
+    /// `caller_a` acts in the data-source account (usually through AssumeRole), `caller_b` in the
+    /// DataWorks account. `journal_dir` defaults to [`journal::default_dir`].
+    pub fn new(
+        caller_a: Arc<dyn Caller>,
+        caller_b: Arc<dyn Caller>,
+        datasource: Arc<dyn DataSource>,
+        spec: LinkSpec,
+        journal_dir: Option<PathBuf>,
+    ) -> Engine {
+        Engine {
+            a: Arc::new(Counted::new(caller_a)),
+            b: Arc::new(Counted::new(caller_b)),
+            ds: datasource,
+            spec,
+            journal_dir: journal_dir.unwrap_or_else(journal::default_dir),
+            opts: Options::default(),
+        }
+    }
+
+    pub fn with_options(mut self, opts: Options) -> Engine {
+        self.opts = opts;
+        self
+    }
+
+    pub fn spec(&self) -> &LinkSpec {
+        &self.spec
+    }
+
+    pub fn link_id(&self) -> String {
+        self.spec.link_id()
+    }
+
+    pub(crate) fn caller(&self, side: Side) -> &dyn Caller {
+        match side {
+            Side::Source => self.a.as_ref(),
+            Side::Dataworks => self.b.as_ref(),
+        }
+    }
+
+    /// Read and write calls made so far by this engine, both accounts together.
+    pub fn calls(&self) -> report::Calls {
+        report::Calls {
+            read: self.a.reads() + self.b.reads(),
+            write: self.a.writes() + self.b.writes(),
+        }
+    }
+
+    pub(crate) fn progress(&self, line: &str) {
+        if self.opts.progress {
+            eprintln!("{line}");
+        }
+    }
+}
+
+/// A caller that counts the calls it forwards (read vs write, by action name).
+pub(crate) struct Counted {
+    inner: Arc<dyn Caller>,
+    reads: AtomicU64,
+    writes: AtomicU64,
+}
+
+impl Counted {
+    fn new(inner: Arc<dyn Caller>) -> Counted {
+        Counted {
+            inner,
+            reads: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
+        }
+    }
+    fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+    fn writes(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
+    }
+}
+
+impl Caller for Counted {
+    fn call(&self, call: Call) -> BoxFuture<'_, Result<serde_json::Value, CloudError>> {
+        let counter = if crate::network::is_read_action(&call.action) {
+            &self.reads
+        } else {
+            &self.writes
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.inner.call(call)
+    }
+    fn account(&self) -> &str {
+        self.inner.account()
+    }
+}
+
+/// An engine failure: what went wrong, where, and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Cloud(Box<CloudError>),
+    #[error("plugin {plugin}: {call}: {message}")]
+    Plugin {
+        plugin: String,
+        call: String,
+        message: String,
+    },
+    #[error("preflight: {0}")]
+    Preflight(String),
+    /// Bad input discovered at run time (e.g. the password variable is not set).
+    #[error("{0}")]
+    Input(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<CloudError> for EngineError {
+    fn from(e: CloudError) -> Self {
+        EngineError::Cloud(Box::new(e))
+    }
+}

@@ -1,0 +1,614 @@
+//! Apply, verify and destroy: executes a plan's actions in order, journaling each one before it
+//! is sent and after it succeeds, awaiting async states with bounded polling; then registers the
+//! data source and tests connectivity. Destroy undoes the journal in reverse.
+
+use super::facts::Facts;
+use super::journal::{Entry, Journal};
+use super::plan::{self, Action, CallSpec, Op, Plan, Wait};
+use super::report::{Report, Status, StepReport};
+use super::{Engine, EngineError, Side};
+use crate::cloud::{Caller, CloudError};
+use crate::network::{cen, dataworks, json, peer, vpc};
+use crate::plugin::ConnectionRequest;
+
+impl Engine {
+    /// Observe, preflight and plan; nothing is written.
+    pub async fn plan(&self) -> Result<(Facts, Plan), EngineError> {
+        let generation = Journal::peek_generation(&self.journal_dir, &self.link_id());
+        self.plan_at(generation).await
+    }
+
+    async fn plan_at(&self, generation: u32) -> Result<(Facts, Plan), EngineError> {
+        let mut facts = self.observe().await?;
+        facts.generation = generation;
+        let plan = plan::plan(&self.spec, &facts, &self.ds.info().datasource_type);
+        Ok((facts, plan))
+    }
+
+    /// Plans and reports what `run` would do.
+    pub async fn plan_report(&self) -> Report {
+        let mut report = Report::new(self.link_id());
+        match self.plan().await {
+            Ok((_, plan)) => {
+                fill_plan(&mut report, &plan);
+                report.steps = plan
+                    .actions
+                    .iter()
+                    .map(|a| step_report(a, "planned", vec![], None))
+                    .collect();
+                if plan.problems.is_empty() {
+                    report.status = Status::Planned;
+                } else {
+                    report.error = Some(problems_text(&plan));
+                }
+            }
+            Err(e) => report.error = Some(e.to_string()),
+        }
+        report.calls = self.calls();
+        report
+    }
+
+    /// Builds (or finishes) the link and proves it.
+    pub async fn run(&self) -> Report {
+        let mut report = Report::new(self.link_id());
+        if let Err(e) = self.run_into(&mut report).await {
+            report.status = Status::Failed;
+            report.bad_input = matches!(e, EngineError::Input(_));
+            report.error = Some(e.to_string());
+        }
+        report.calls = self.calls();
+        report
+    }
+
+    async fn run_into(&self, report: &mut Report) -> Result<(), EngineError> {
+        let mut journal = Journal::open(&self.journal_dir, &self.link_id())
+            .map_err(|e| EngineError::Other(e.to_string()))?;
+        let (facts, plan) = self.plan_at(journal.generation()).await?;
+        fill_plan(report, &plan);
+        if !plan.problems.is_empty() {
+            return Err(EngineError::Preflight(problems_text(&plan)));
+        }
+        let password = self.password(&plan)?;
+
+        // A step sent by an earlier run but never confirmed, and no longer planned, took effect:
+        // the observed facts show it. Record what it created so destroy can undo it.
+        for step in journal.unconfirmed() {
+            if !plan.actions.iter().any(|a| a.step == step) {
+                let id = adopted_id(&step, &facts, &self.spec.whitelist.group);
+                journal.done(&step, id.clone()).map_err(jerr)?;
+                if let Some(e) = journal.entry(&step) {
+                    report.steps.push(step_report(
+                        &e.action,
+                        "adopted",
+                        id.into_iter().collect(),
+                        None,
+                    ));
+                }
+            }
+        }
+
+        for action in &plan.actions {
+            self.progress(&format!(
+                "dwlink: {} ({} {}): {}",
+                action.step,
+                action.account,
+                action.region,
+                action.summary()
+            ));
+            match self
+                .execute(action, &facts, &mut journal, password.as_deref())
+                .await
+            {
+                Ok(ids) => report.steps.push(step_report(action, "done", ids, None)),
+                Err(e) => {
+                    let msg = format!("step {}: {e}", action.step);
+                    let _ = journal.failed(&action.step, &msg);
+                    report
+                        .steps
+                        .push(step_report(action, "failed", vec![], Some(e.to_string())));
+                    return Err(EngineError::Other(msg));
+                }
+            }
+        }
+
+        // Verify.
+        let ds_id = journal
+            .lookup("dataworks.data_source")
+            .or_else(|| facts.data_sources.first().map(|d| d.id.clone()))
+            .ok_or_else(|| EngineError::Other("no DataWorks data source to test".into()))?;
+        self.progress(&format!(
+            "dwlink: testing connectivity of data source {ds_id} from {}",
+            self.spec.dataworks.resource_group_id
+        ));
+        let c = dataworks::test_connectivity(
+            self.caller(Side::Dataworks),
+            &self.spec.dataworks.region,
+            self.spec.dataworks.workspace_id,
+            &ds_id,
+            &self.spec.dataworks.resource_group_id,
+        )
+        .await?;
+        report.status = if c.state == "Connectable" {
+            Status::Connected
+        } else {
+            Status::NotConnected
+        };
+        report.connectivity = Some(c);
+        Ok(())
+    }
+
+    /// The password, needed only when the data source is still to be registered.
+    fn password(&self, plan: &Plan) -> Result<Option<String>, EngineError> {
+        if !plan
+            .actions
+            .iter()
+            .any(|a| matches!(a.op, Op::RegisterDataSource { .. }))
+        {
+            return Ok(None);
+        }
+        if let Some(p) = &self.opts.password {
+            return Ok(Some(p.clone()));
+        }
+        let var = &self.spec.dataworks.data_source.password_env;
+        match std::env::var(var) {
+            Ok(p) if !p.is_empty() => Ok(Some(p)),
+            _ => Err(EngineError::Input(format!(
+                "the database password is taken from the environment variable {var} (dataworks.data_source.password_env), which is not set; export it and run again"
+            ))),
+        }
+    }
+
+    /// Runs one action; returns the ids it created or touched.
+    async fn execute(
+        &self,
+        action: &Action,
+        facts: &Facts,
+        journal: &mut Journal,
+        password: Option<&str>,
+    ) -> Result<Vec<String>, EngineError> {
+        let caller = self.caller(action.side);
+        match &action.op {
+            Op::Cloud {
+                call, output, wait, ..
+            } => {
+                journal.sent(action).map_err(jerr)?;
+                let resolved = resolve(call, journal)?;
+                let v = caller.call(resolved).await?;
+                let id = match output {
+                    Some(field) => Some(json::id(&v, field).ok_or_else(|| {
+                        EngineError::Other(format!(
+                            "{} answered without {field}; the resource may exist: run again to find it",
+                            action.api()
+                        ))
+                    })?),
+                    None => None,
+                };
+                journal.done(&action.step, id.clone()).map_err(jerr)?;
+                if let Some(w) = wait {
+                    self.wait_for(action, w, journal, false).await?;
+                }
+                Ok(id.into_iter().collect())
+            }
+            Op::Wait { wait } => {
+                self.wait_for(action, wait, journal, false).await?;
+                // A step whose wait failed in an earlier run is complete now.
+                if journal.entry(&action.step).is_some() {
+                    journal.done(&action.step, None).map_err(jerr)?;
+                }
+                Ok(vec![])
+            }
+            Op::WhitelistAdd { group, cidr } => {
+                journal.sent(action).map_err(jerr)?;
+                self.ds
+                    .whitelist_add(self.instance(), group.clone(), vec![cidr.clone()])
+                    .await
+                    .map_err(|e| self.plugin_error("whitelist-add", e))?;
+                journal
+                    .done(&action.step, Some(cidr.clone()))
+                    .map_err(jerr)?;
+                Ok(vec![cidr.clone()])
+            }
+            Op::RegisterDataSource {
+                project_id,
+                name,
+                kind,
+            } => {
+                let request = ConnectionRequest {
+                    instance: self.instance(),
+                    location: facts.location.clone(),
+                    owner_uid: self.spec.source.account_uid.clone(),
+                    role_name: self.spec.role_name().unwrap_or_default().to_string(),
+                    database: self.spec.dataworks.data_source.database.clone(),
+                    username: self.spec.dataworks.data_source.user.clone(),
+                    env_type: self.spec.dataworks.data_source.env_type.clone(),
+                };
+                let text = self
+                    .ds
+                    .connection_properties(request)
+                    .await
+                    .map_err(|e| self.plugin_error("connection-properties", e))?;
+                let mut props: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_str(&text).map_err(|e| {
+                        self.plugin_error(
+                            "connection-properties",
+                            anyhow::anyhow!("not a JSON object: {e}"),
+                        )
+                    })?;
+                // The host adds the password: it never enters the plugin or the journal.
+                props.insert("password".into(), password.unwrap_or_default().into());
+                let properties = serde_json::Value::Object(props).to_string();
+                journal.sent(action).map_err(jerr)?;
+                let call = dataworks::create_data_source_call(
+                    &action.region,
+                    *project_id,
+                    name,
+                    kind,
+                    &properties,
+                );
+                let v = caller.call(call).await.map_err(redact(&properties))?;
+                let id = json::id(&v, "Id");
+                journal.done(&action.step, id.clone()).map_err(jerr)?;
+                Ok(id.into_iter().collect())
+            }
+        }
+    }
+
+    fn plugin_error(&self, call: &str, e: anyhow::Error) -> EngineError {
+        EngineError::Plugin {
+            plugin: self.ds.info().name.clone(),
+            call: call.into(),
+            message: format!("{e:#}"),
+        }
+    }
+
+    /// Polls until the waited-for state (or, for destroy, until the resource is gone).
+    async fn wait_for(
+        &self,
+        action: &Action,
+        w: &Wait,
+        journal: &mut Journal,
+        gone: bool,
+    ) -> Result<(), EngineError> {
+        let look = |n: &str| journal.lookup(n);
+        let r = |s: &String| plan::fill(s, &look).map_err(EngineError::Other);
+        let what = w.describe();
+        let region = action.region.as_str();
+        let b: &dyn Caller = self.b.as_ref();
+        let side_caller = self.caller(action.side);
+        let (want, w) = match w {
+            Wait::Peering { id, statuses } => (
+                statuses.clone(),
+                Wait::Peering {
+                    id: r(id)?,
+                    statuses: statuses.clone(),
+                },
+            ),
+            Wait::TransitRouter { cen, id } => (
+                vec!["Active".into()],
+                Wait::TransitRouter {
+                    cen: r(cen)?,
+                    id: r(id)?,
+                },
+            ),
+            Wait::VpcAttachment { cen, id } => (
+                vec!["Attached".into()],
+                Wait::VpcAttachment {
+                    cen: r(cen)?,
+                    id: r(id)?,
+                },
+            ),
+            Wait::PeerAttachment { cen, id } => (
+                vec!["Attached".into()],
+                Wait::PeerAttachment {
+                    cen: r(cen)?,
+                    id: r(id)?,
+                },
+            ),
+            Wait::RouteEntry { table, id } => (
+                vec!["Available".into()],
+                Wait::RouteEntry {
+                    table: r(table)?,
+                    id: r(id)?,
+                },
+            ),
+            Wait::VSwitch { id } => (vec!["Available".into()], Wait::VSwitch { id: r(id)? }),
+        };
+        if !gone {
+            self.progress(&format!("dwlink: waiting for {}", w.describe()));
+        }
+        for poll in 0..self.opts.max_polls.max(1) {
+            if poll > 0 {
+                tokio::time::sleep(self.opts.poll_interval).await;
+            }
+            let status: Option<String> = match &w {
+                Wait::Peering { id, .. } => match peer::get(side_caller, region, id).await {
+                    Ok(p) if p.status == "Deleted" => None,
+                    Ok(p) => Some(p.status),
+                    Err(e) if gone && is_not_found(&e) => None,
+                    Err(e) => return Err(e.into()),
+                },
+                Wait::TransitRouter { cen, id } => cen::list_transit_routers(b, region, cen)
+                    .await?
+                    .into_iter()
+                    .find(|t| &t.id == id)
+                    .map(|t| t.status),
+                Wait::VpcAttachment { cen, id } => {
+                    cen::list_vpc_attachments(b, region, Some(cen), None)
+                        .await?
+                        .into_iter()
+                        .find(|a| &a.id == id)
+                        .map(|a| a.status)
+                }
+                Wait::PeerAttachment { cen, id } => cen::list_peer_attachments(b, region, cen)
+                    .await?
+                    .into_iter()
+                    .find(|a| &a.id == id)
+                    .map(|a| a.status),
+                Wait::RouteEntry { table, id } => {
+                    vpc::describe_route_entries(side_caller, region, table, None)
+                        .await?
+                        .into_iter()
+                        .find(|e| &e.id == id)
+                        .map(|e| e.status)
+                }
+                Wait::VSwitch { id } => {
+                    match vpc::describe_vswitch(side_caller, region, id).await {
+                        Ok(v) => Some(v.status),
+                        Err(e) if gone && is_not_found(&e) => None,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            };
+            match (gone, status) {
+                (true, None) => return Ok(()),
+                (false, Some(s)) if want.contains(&s) => {
+                    if let Wait::TransitRouter { id, .. } = &w {
+                        let t = cen::system_route_table(b, region, id)
+                            .await?
+                            .ok_or_else(|| {
+                                EngineError::Other(format!(
+                                    "transit router {id} ({region}) has no system route table"
+                                ))
+                            })?;
+                        journal
+                            .output(&action.step, &format!("{}.rtb", action.step), &t.id)
+                            .map_err(jerr)?;
+                    }
+                    return Ok(());
+                }
+                (false, Some(s))
+                    if matches!(
+                        s.as_str(),
+                        "Rejected" | "Expired" | "Deleted" | "CreateFailed"
+                    ) =>
+                {
+                    return Err(EngineError::Other(format!(
+                        "{what}: it is {s} (account {}, {region})",
+                        action.account
+                    )));
+                }
+                (false, None) if poll > 3 => {
+                    return Err(EngineError::Other(format!(
+                        "{what}: it does not exist (account {}, {region}); run again to recreate it",
+                        action.account
+                    )));
+                }
+                _ => {}
+            }
+        }
+        Err(EngineError::Other(format!(
+            "gave up waiting for {what} after {} polls (account {}, {region}); run again to keep waiting",
+            self.opts.max_polls, action.account
+        )))
+    }
+
+    /// Undoes, in reverse order, what the journal says dwlink created for this link.
+    pub async fn destroy(&self) -> Report {
+        let mut report = Report::new(self.link_id());
+        match self.destroy_into(&mut report).await {
+            Ok(()) => report.status = Status::Destroyed,
+            Err(e) => {
+                report.status = Status::Failed;
+                report.error = Some(e.to_string());
+            }
+        }
+        report.calls = self.calls();
+        report
+    }
+
+    async fn destroy_into(&self, report: &mut Report) -> Result<(), EngineError> {
+        let mut journal = Journal::open(&self.journal_dir, &self.link_id()).map_err(jerr)?;
+        for step in journal.unconfirmed() {
+            report.notes.push(format!(
+                "step {step} was sent but never confirmed; run `dwlink-host run` first to settle it if destroy leaves it behind"
+            ));
+        }
+        for entry in journal.to_undo() {
+            self.progress(&format!("dwlink: undoing {}", entry.step));
+            match self.undo(&entry, &mut journal).await {
+                Ok(()) => {
+                    journal.undone(&entry.step).map_err(jerr)?;
+                    report.steps.push(step_report(
+                        &entry.action,
+                        "undone",
+                        entry.resource_id.clone().into_iter().collect(),
+                        None,
+                    ));
+                }
+                Err(e) => {
+                    report.steps.push(step_report(
+                        &entry.action,
+                        "failed",
+                        vec![],
+                        Some(e.to_string()),
+                    ));
+                    return Err(EngineError::Other(format!(
+                        "undoing step {}: {e}",
+                        entry.step
+                    )));
+                }
+            }
+        }
+        journal.finish_destroy().map_err(jerr)?;
+        Ok(())
+    }
+
+    async fn undo(&self, entry: &Entry, journal: &mut Journal) -> Result<(), EngineError> {
+        let a = &entry.action;
+        match &a.op {
+            Op::Cloud {
+                undo: Some(undo),
+                wait,
+                undo_waits,
+                ..
+            } => {
+                let call = resolve(undo, journal)?;
+                match self.caller(a.side).call(call).await {
+                    Ok(_) => {}
+                    Err(e) if is_not_found(&e) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                if let (true, Some(w)) = (undo_waits, wait) {
+                    self.wait_for(a, w, journal, true).await?;
+                }
+                Ok(())
+            }
+            Op::Cloud { undo: None, .. } | Op::Wait { .. } => Ok(()),
+            Op::WhitelistAdd { group, cidr } => self
+                .ds
+                .whitelist_remove(self.instance(), group.clone(), vec![cidr.clone()])
+                .await
+                .map_err(|e| self.plugin_error("whitelist-remove", e)),
+            Op::RegisterDataSource { .. } => {
+                let Some(id) = &entry.resource_id else {
+                    return Ok(());
+                };
+                match self
+                    .caller(a.side)
+                    .call(dataworks::delete_data_source_call(&a.region, id))
+                    .await
+                {
+                    Ok(_) => Ok(()),
+                    Err(e) if is_not_found(&e) => Ok(()),
+                    Err(e) => Err(e.into()),
+                }
+            }
+        }
+    }
+}
+
+fn jerr(e: super::journal::JournalError) -> EngineError {
+    EngineError::Other(e.to_string())
+}
+
+fn resolve(call: &CallSpec, journal: &Journal) -> Result<crate::cloud::Call, EngineError> {
+    call.resolve(&|n| journal.lookup(n))
+        .map_err(EngineError::Other)
+}
+
+fn is_not_found(e: &CloudError) -> bool {
+    e.http_status == 404 || e.code.contains("NotFound") || e.code.contains("NotExist")
+}
+
+/// Keeps the connection properties (they hold the password) out of an error message.
+fn redact(properties: &str) -> impl Fn(CloudError) -> EngineError + '_ {
+    move |mut e| {
+        if !properties.is_empty() {
+            e.message = e.message.replace(properties, "<connection properties>");
+        }
+        EngineError::Cloud(Box::new(e))
+    }
+}
+
+/// The id an unconfirmed step created, read from the facts (it was not planned again, so the
+/// facts show its effect).
+fn adopted_id(step: &str, f: &Facts, group: &str) -> Option<String> {
+    let side = |s: &str| {
+        if s.ends_with("source") {
+            &f.source
+        } else {
+            &f.dataworks
+        }
+    };
+    match step {
+        "peering.create" => f.peerings.first().map(|p| p.id.clone()),
+        "cen.create" => f.cen.as_ref().map(|c| c.cen.id.clone()),
+        "cen.tr.dataworks" | "cen.tr.source" => f
+            .cen
+            .as_ref()?
+            .transit_router(&side(step).region)
+            .map(|t| t.id.clone()),
+        "cen.attach.dataworks" | "cen.attach.source" => f
+            .cen
+            .as_ref()?
+            .attachment_of(&side(step).vpc.id)
+            .map(|a| a.id.clone()),
+        "cen.peer" => {
+            let c = f.cen.as_ref()?;
+            let a = c.transit_router(&f.source.region)?;
+            let b = c.transit_router(&f.dataworks.region)?;
+            c.peer_between(&a.id, &b.id).map(|p| p.id.clone())
+        }
+        "vswitch.source" | "vswitch.dataworks" => {
+            let name = format!("dwlink-{}", f.link_id);
+            side(step)
+                .vswitches
+                .iter()
+                .find(|v| v.name == name)
+                .map(|v| v.id.clone())
+        }
+        "route.source" | "route.dataworks" => {
+            let dest = if step == "route.source" {
+                f.dataworks.vswitch.cidr.clone()
+            } else {
+                f.location.vswitch_cidr.to_string()
+            };
+            side(step)
+                .route_entries
+                .iter()
+                .find(|e| e.destination == dest)
+                .map(|e| e.id.clone())
+        }
+        "dataworks.route" => {
+            let dest = f.location.vswitch_cidr.to_string();
+            f.dw_routes
+                .iter()
+                .find(|r| r.destination == dest)
+                .map(|r| r.id.clone())
+        }
+        "dataworks.data_source" => f.data_sources.first().map(|d| d.id.clone()),
+        "whitelist.add" => f
+            .whitelist
+            .iter()
+            .any(|g| g.name == group && g.entries.contains(&f.dataworks.vswitch.cidr))
+            .then(|| f.dataworks.vswitch.cidr.clone()),
+        _ => None,
+    }
+}
+
+fn fill_plan(report: &mut Report, plan: &Plan) {
+    report.mode = Some(plan.mode.as_str().to_string());
+    report.mode_reason = Some(plan.mode_reason.clone());
+    report.notes.extend(plan.notes.iter().cloned());
+}
+
+fn problems_text(plan: &Plan) -> String {
+    plan.problems
+        .iter()
+        .map(|p| format!("{}: {} (fix: {})", p.check, p.message, p.fix))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn step_report(a: &Action, status: &str, ids: Vec<String>, error: Option<String>) -> StepReport {
+    StepReport {
+        name: a.step.clone(),
+        status: status.into(),
+        account: a.account.clone(),
+        region: a.region.clone(),
+        action: a.summary(),
+        resource_ids: ids,
+        why: a.why.clone(),
+        error,
+    }
+}

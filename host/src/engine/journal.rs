@@ -1,0 +1,369 @@
+//! The per-link journal: every action is recorded before it is sent and after it succeeds, with
+//! the id of what it created. Written atomically (temp file, fsync, rename, fsync of the
+//! directory), so a crash leaves either the old or the new journal, never half of one.
+//! `run` uses it to finish an interrupted link; `destroy` to undo exactly what dwlink created.
+
+use super::plan::Action;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Where journals live: `DWLINK_STATE_DIR`, else `$XDG_STATE_HOME/dwlink`, else
+/// `~/.local/state/dwlink`.
+pub fn default_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("DWLINK_STATE_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("dwlink");
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    home.join(".local/state/dwlink")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryState {
+    /// Recorded before the call was sent; the outcome is unknown.
+    Sent,
+    /// The call succeeded (and its resource id is recorded).
+    Done,
+    /// The call failed with an error.
+    Failed,
+    /// Destroy removed it.
+    Undone,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub step: String,
+    pub state: EntryState,
+    pub action: Action,
+    pub resource_id: Option<String>,
+    /// Extra values learnt after the call (e.g. `cen.tr.dataworks.rtb`).
+    #[serde(default)]
+    pub outputs: BTreeMap<String, String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Data {
+    version: u32,
+    link_id: String,
+    /// Bumped by a complete destroy, so the next build of the link uses fresh ClientTokens
+    /// (the cloud would answer a reused token with the deleted resource).
+    #[serde(default)]
+    generation: u32,
+    entries: Vec<Entry>,
+}
+
+/// An open journal. It holds an exclusive lock on `<link id>.lock` for its lifetime, so two
+/// runs of one link cannot interleave; the OS releases it if the process dies.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    data: Data,
+    _lock: std::fs::File,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("journal {path}: {what}: {source}")]
+pub struct JournalError {
+    pub path: PathBuf,
+    pub what: &'static str,
+    #[source]
+    pub source: std::io::Error,
+}
+
+impl Journal {
+    /// Opens (or starts) the journal of `link_id` in `dir`.
+    pub fn open(dir: &Path, link_id: &str) -> Result<Journal, JournalError> {
+        let path = dir.join(format!("{link_id}.json"));
+        let err = |what, source| JournalError {
+            path: path.clone(),
+            what,
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| err("cannot create its directory", e))?;
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(format!("{link_id}.lock")))
+            .map_err(|e| err("cannot open its lock file", e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(err(
+                    "another dwlink run is working on this link; wait for it to finish",
+                    std::io::Error::from(std::io::ErrorKind::WouldBlock),
+                ));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(err("cannot lock", e)),
+        }
+        let data = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                err(
+                    "unreadable (move it away to start over)",
+                    std::io::Error::other(e),
+                )
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Data {
+                version: 1,
+                link_id: link_id.into(),
+                generation: 0,
+                entries: Vec::new(),
+            },
+            Err(e) => return Err(err("cannot read", e)),
+        };
+        Ok(Journal {
+            path,
+            data,
+            _lock: lock,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn generation(&self) -> u32 {
+        self.data.generation
+    }
+
+    /// The generation recorded for `link_id`, read without taking the lock (for `plan`).
+    pub fn peek_generation(dir: &Path, link_id: &str) -> u32 {
+        std::fs::read(dir.join(format!("{link_id}.json")))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Data>(&b).ok())
+            .map_or(0, |d| d.generation)
+    }
+
+    /// After a complete destroy: forget the undone steps and start a new generation.
+    pub fn finish_destroy(&mut self) -> Result<(), JournalError> {
+        if self.to_undo().is_empty() && self.unconfirmed().is_empty() {
+            self.data.generation += 1;
+            self.data.entries.clear();
+        }
+        self.save()
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.data.entries
+    }
+
+    pub fn entry(&self, step: &str) -> Option<&Entry> {
+        self.data.entries.iter().find(|e| e.step == step)
+    }
+
+    fn entry_mut(&mut self, step: &str) -> Option<&mut Entry> {
+        self.data.entries.iter_mut().find(|e| e.step == step)
+    }
+
+    /// Records that `action` is about to be sent. A step keeps its place in the journal when it
+    /// is sent again (resume), so destroy's reverse order stays the creation order reversed.
+    pub fn sent(&mut self, action: &Action) -> Result<(), JournalError> {
+        match self.entry_mut(&action.step) {
+            Some(e) => {
+                e.state = EntryState::Sent;
+                e.action = action.clone();
+                e.error = None;
+            }
+            None => self.data.entries.push(Entry {
+                step: action.step.clone(),
+                state: EntryState::Sent,
+                action: action.clone(),
+                resource_id: None,
+                outputs: BTreeMap::new(),
+                error: None,
+            }),
+        }
+        self.save()
+    }
+
+    /// Records success; `resource_id` is what the step created, if anything.
+    pub fn done(&mut self, step: &str, resource_id: Option<String>) -> Result<(), JournalError> {
+        if let Some(e) = self.entry_mut(step) {
+            e.state = EntryState::Done;
+            if resource_id.is_some() {
+                e.resource_id = resource_id;
+            }
+        }
+        self.save()
+    }
+
+    pub fn output(&mut self, step: &str, key: &str, value: &str) -> Result<(), JournalError> {
+        if let Some(e) = self.entry_mut(step) {
+            e.outputs.insert(key.into(), value.into());
+        }
+        self.save()
+    }
+
+    pub fn failed(&mut self, step: &str, error: &str) -> Result<(), JournalError> {
+        if let Some(e) = self.entry_mut(step) {
+            e.state = EntryState::Failed;
+            e.error = Some(error.into());
+        }
+        self.save()
+    }
+
+    pub fn undone(&mut self, step: &str) -> Result<(), JournalError> {
+        if let Some(e) = self.entry_mut(step) {
+            e.state = EntryState::Undone;
+        }
+        self.save()
+    }
+
+    /// The value a `${name}` placeholder stands for: a step's resource id or a recorded output.
+    pub fn lookup(&self, name: &str) -> Option<String> {
+        if let Some(id) = self.entry(name).and_then(|e| e.resource_id.clone()) {
+            return Some(id);
+        }
+        self.data
+            .entries
+            .iter()
+            .find_map(|e| e.outputs.get(name).cloned())
+    }
+
+    /// Steps whose outcome is unknown (sent, never confirmed): a crash or a lost response.
+    pub fn unconfirmed(&self) -> Vec<String> {
+        self.data
+            .entries
+            .iter()
+            .filter(|e| matches!(e.state, EntryState::Sent | EntryState::Failed))
+            .map(|e| e.step.clone())
+            .collect()
+    }
+
+    /// Entries destroy must undo, last created first: every confirmed step, and every step
+    /// whose resource id is known even if a later part of it (a wait) failed.
+    pub fn to_undo(&self) -> Vec<Entry> {
+        self.data
+            .entries
+            .iter()
+            .rev()
+            .filter(|e| {
+                e.state == EntryState::Done
+                    || (e.state != EntryState::Undone && e.resource_id.is_some())
+            })
+            .cloned()
+            .collect()
+    }
+
+    fn save(&self) -> Result<(), JournalError> {
+        let err = |what, source| JournalError {
+            path: self.path.clone(),
+            what,
+            source,
+        };
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| err("cannot create its directory", e))?;
+        let tmp = self.path.with_extension("json.tmp");
+        let bytes = serde_json::to_vec_pretty(&self.data)
+            .map_err(|e| err("cannot encode", std::io::Error::other(e)))?;
+        let mut f = std::fs::File::create(&tmp).map_err(|e| err("cannot write", e))?;
+        f.write_all(&bytes).map_err(|e| err("cannot write", e))?;
+        f.sync_all().map_err(|e| err("cannot fsync", e))?;
+        drop(f);
+        std::fs::rename(&tmp, &self.path).map_err(|e| err("cannot rename into place", e))?;
+        // The rename itself must reach the disk too.
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| err("cannot fsync its directory", e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Side;
+    use crate::engine::plan::Op;
+
+    fn action(step: &str) -> Action {
+        Action {
+            step: step.into(),
+            side: Side::Source,
+            account: "1862710497302214".into(),
+            region: "cn-hangzhou".into(),
+            op: Op::WhitelistAdd {
+                group: "dataworks".into(),
+                cidr: "172.16.66.0/24".into(),
+            },
+            client_token: None,
+            why: String::new(),
+        }
+    }
+
+    #[test]
+    fn records_survive_reopen_and_keep_creation_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path(), "dwl-1").unwrap();
+        j.sent(&action("a")).unwrap();
+        j.done("a", Some("pcc-1".into())).unwrap();
+        j.sent(&action("b")).unwrap();
+        j.output("b", "b.rtb", "vtb-9").unwrap();
+        // Crash here: b was sent, never confirmed.
+        drop(j);
+        let mut j = Journal::open(dir.path(), "dwl-1").unwrap();
+        assert_eq!(j.unconfirmed(), ["b"]);
+        assert_eq!(j.lookup("a").as_deref(), Some("pcc-1"));
+        assert_eq!(j.lookup("b.rtb").as_deref(), Some("vtb-9"));
+        assert_eq!(j.lookup("c"), None);
+        j.sent(&action("c")).unwrap();
+        j.done("c", None).unwrap();
+        j.sent(&action("b")).unwrap();
+        j.done("b", Some("rte-2".into())).unwrap();
+        let steps: Vec<_> = j.to_undo().into_iter().map(|e| e.step).collect();
+        assert_eq!(steps, ["c", "b", "a"]);
+        j.undone("c").unwrap();
+        drop(j);
+        let j = Journal::open(dir.path(), "dwl-1").unwrap();
+        assert_eq!(j.to_undo().len(), 2);
+        assert!(j.unconfirmed().is_empty());
+    }
+
+    #[test]
+    fn writes_are_atomic_no_temp_file_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("nested/state"), "dwl-2").unwrap();
+        for i in 0..20 {
+            j.sent(&action(&format!("s{i}"))).unwrap();
+        }
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("nested/state"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(
+            names.iter().filter(|n| n.ends_with(".json")).count(),
+            1,
+            "{names:?}"
+        );
+        assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+        let text = std::fs::read_to_string(j.path()).unwrap();
+        assert!(serde_json::from_str::<serde_json::Value>(&text).is_ok());
+    }
+
+    #[test]
+    fn one_run_per_link_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path(), "dwl-4").unwrap();
+        let e = Journal::open(dir.path(), "dwl-4").unwrap_err();
+        assert!(e.to_string().contains("another dwlink run"), "{e}");
+        // Other links are independent, and the lock goes with the journal.
+        Journal::open(dir.path(), "dwl-5").unwrap();
+        drop(j);
+        Journal::open(dir.path(), "dwl-4").unwrap();
+    }
+
+    #[test]
+    fn a_corrupt_journal_is_an_error_not_a_fresh_start() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("dwl-3.json"), "{not json").unwrap();
+        let e = Journal::open(dir.path(), "dwl-3").unwrap_err();
+        assert!(e.to_string().contains("dwl-3.json"), "{e}");
+    }
+}

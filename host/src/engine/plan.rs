@@ -1,0 +1,934 @@
+//! The planner: a pure function (desired link, observed facts) -> ordered actions.
+//!
+//! Each action names its account, region and API call, carries a deterministic ClientToken
+//! (sha256 of link id and step name), and says why it is needed. A value produced by an earlier
+//! action of the same plan is written `${step}` (its resource id) or `${step.rtb}` (a transit
+//! router's system route table) and filled in by apply. A finished link plans nothing.
+
+use super::Side;
+use super::facts::{CenFacts, Facts, SideFacts};
+use super::preflight::{self, Problem};
+use crate::cloud::{Call, Method};
+use crate::network::{cen, dataworks, peer, vpc};
+use crate::spec::{LinkSpec, NetworkMode};
+use dwlink_acs::Params;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// A cloud call as planned and journaled (placeholders not yet filled in).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallSpec {
+    pub product: String,
+    pub version: String,
+    pub action: String,
+    pub region: String,
+    pub get: bool,
+    pub params: Vec<(String, String)>,
+}
+
+impl From<Call> for CallSpec {
+    fn from(c: Call) -> Self {
+        CallSpec {
+            product: c.product,
+            version: c.version,
+            action: c.action,
+            region: c.region,
+            get: c.method == Method::Get,
+            params: c.params.into_vec(),
+        }
+    }
+}
+
+impl CallSpec {
+    /// The call with every `${...}` placeholder filled in by `resolve`.
+    pub fn resolve(&self, resolve: &dyn Fn(&str) -> Option<String>) -> Result<Call, String> {
+        let mut params = Params::new();
+        for (k, v) in &self.params {
+            params.insert(k.clone(), fill(v, resolve)?);
+        }
+        let mut call =
+            Call::new(&self.product, &self.version, &self.action, &self.region).params(params);
+        if self.get {
+            call = call.get();
+        }
+        Ok(call)
+    }
+}
+
+/// Fills a `${name}` placeholder (a whole value) from `resolve`.
+pub fn fill(v: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    match v.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
+        Some(name) => {
+            resolve(name).ok_or_else(|| format!("no resource id recorded for step {name}"))
+        }
+        None => Ok(v.to_string()),
+    }
+}
+
+fn placeholder(step: &str) -> String {
+    format!("${{{step}}}")
+}
+
+/// An async state an action waits for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Wait {
+    /// A peering connection reaches one of `statuses`.
+    Peering {
+        id: String,
+        statuses: Vec<String>,
+    },
+    /// A transit router becomes Active; apply then records its system route table as `step.rtb`.
+    TransitRouter {
+        cen: String,
+        id: String,
+    },
+    VpcAttachment {
+        cen: String,
+        id: String,
+    },
+    PeerAttachment {
+        cen: String,
+        id: String,
+    },
+    RouteEntry {
+        table: String,
+        id: String,
+    },
+    VSwitch {
+        id: String,
+    },
+}
+
+impl Wait {
+    pub fn describe(&self) -> String {
+        match self {
+            Wait::Peering { id, statuses } => {
+                format!("peering {id} to be {}", statuses.join(" or "))
+            }
+            Wait::TransitRouter { id, .. } => format!("transit router {id} to be Active"),
+            Wait::VpcAttachment { id, .. } => format!("VPC attachment {id} to be Attached"),
+            Wait::PeerAttachment { id, .. } => {
+                format!("inter-region connection {id} to be Attached")
+            }
+            Wait::RouteEntry { id, .. } => format!("route entry {id} to be Available"),
+            Wait::VSwitch { id } => format!("vSwitch {id} to be Available"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+#[allow(clippy::large_enum_variant)] // plain data, built once per step
+pub enum Op {
+    /// One OpenAPI call; `output` is the response field holding the created resource's id.
+    Cloud {
+        call: CallSpec,
+        output: Option<String>,
+        wait: Option<Wait>,
+        /// How destroy undoes it (placeholders allowed), and whether to wait until it is gone.
+        undo: Option<CallSpec>,
+        undo_waits: bool,
+    },
+    /// Wait for a resource another run created to settle.
+    Wait { wait: Wait },
+    /// Add the resource group's vSwitch CIDR to the instance whitelist, through the plugin.
+    WhitelistAdd { group: String, cidr: String },
+    /// Register the DataWorks data source (cross-account InstanceMode, plugin's properties).
+    RegisterDataSource {
+        project_id: u64,
+        name: String,
+        kind: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Action {
+    pub step: String,
+    pub side: Side,
+    /// UID of the account the action runs in.
+    pub account: String,
+    pub region: String,
+    pub op: Op,
+    pub client_token: Option<String>,
+    pub why: String,
+}
+
+impl Action {
+    /// `Product:Action` for cloud calls, `plugin:whitelist-add` etc. otherwise.
+    pub fn api(&self) -> String {
+        match &self.op {
+            Op::Cloud { call, .. } => format!("{}:{}", call.product, call.action),
+            Op::Wait { .. } => "wait".into(),
+            Op::WhitelistAdd { .. } => "plugin:whitelist-add".into(),
+            Op::RegisterDataSource { .. } => "dataworks-public:CreateDataSource".into(),
+        }
+    }
+
+    /// One line for people: account, region, call and its main parameters.
+    pub fn summary(&self) -> String {
+        let detail = match &self.op {
+            Op::Cloud { call, .. } => call
+                .params
+                .iter()
+                .filter(|(k, _)| k != "ClientToken" && k != "RegionId")
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            Op::Wait { wait } => wait.describe(),
+            Op::WhitelistAdd { group, cidr } => format!("group={group} cidr={cidr}"),
+            Op::RegisterDataSource { name, kind, .. } => format!("Name={name} Type={kind}"),
+        };
+        format!("{} {}", self.api(), detail)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Peering,
+    Cen,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Peering => "peering",
+            Mode::Cen => "cen",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub link_id: String,
+    pub mode: Mode,
+    pub mode_reason: String,
+    pub actions: Vec<Action>,
+    /// Things the plan decided that the user should know (e.g. a vSwitch it will create).
+    pub notes: Vec<String>,
+    /// Preflight failures: when not empty, nothing may be applied.
+    #[serde(skip_deserializing)]
+    pub problems: Vec<Problem>,
+}
+
+/// The deterministic ClientToken of a step: hex sha256 of link id and step (64 chars).
+pub fn client_token(link_id: &str, step: &str) -> String {
+    hex::encode(Sha256::digest(format!("{link_id}/{step}").as_bytes()))
+}
+
+/// What ClientTokens are derived from: the link id, and the generation after a destroy.
+pub fn token_scope(facts: &Facts) -> String {
+    match facts.generation {
+        0 => facts.link_id.clone(),
+        g => format!("{}#{g}", facts.link_id),
+    }
+}
+
+/// Picks the network mode and says why.
+pub fn choose_mode(spec: &LinkSpec, facts: &Facts) -> (Mode, String) {
+    match spec.network.mode {
+        NetworkMode::Peering => (
+            Mode::Peering,
+            "network.mode = \"peering\" in the link file".into(),
+        ),
+        NetworkMode::Cen => (Mode::Cen, "network.mode = \"cen\" in the link file".into()),
+        NetworkMode::Auto => {
+            if let Some(c) = &facts.cen {
+                (
+                    Mode::Cen,
+                    format!(
+                        "auto: CEN {} {}, so the link joins it",
+                        c.cen.id, c.found_by
+                    ),
+                )
+            } else if let Some(p) = facts.peerings.first() {
+                (
+                    Mode::Peering,
+                    format!(
+                        "auto: peering connection {} already joins the two VPCs",
+                        p.id
+                    ),
+                )
+            } else {
+                (
+                    Mode::Peering,
+                    "auto: one point-to-point link and no CEN joins either VPC, so a VPC peering connection (simpler; free within one region); set network.mode = \"cen\" to use CEN".into(),
+                )
+            }
+        }
+    }
+}
+
+struct Builder<'a> {
+    spec: &'a LinkSpec,
+    facts: &'a Facts,
+    actions: Vec<Action>,
+    notes: Vec<String>,
+    problems: Vec<Problem>,
+}
+
+impl Builder<'_> {
+    fn token(&self, step: &str) -> String {
+        client_token(&token_scope(self.facts), step)
+    }
+
+    fn name(&self) -> String {
+        format!("dwlink-{}", self.facts.link_id)
+    }
+
+    fn side(&self, side: Side) -> &SideFacts {
+        match side {
+            Side::Source => &self.facts.source,
+            Side::Dataworks => &self.facts.dataworks,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn cloud(
+        &mut self,
+        step: &str,
+        side: Side,
+        call: Call,
+        output: Option<&str>,
+        wait: Option<Wait>,
+        undo: Option<Call>,
+        undo_waits: bool,
+        why: String,
+    ) {
+        let s = self.side(side);
+        let client_token = call.params.get("ClientToken").map(str::to_string);
+        self.actions.push(Action {
+            step: step.into(),
+            side,
+            account: s.account_uid.clone(),
+            region: call.region.clone(),
+            op: Op::Cloud {
+                call: call.into(),
+                output: output.map(str::to_string),
+                wait,
+                undo: undo.map(Into::into),
+                undo_waits,
+            },
+            client_token,
+            why,
+        });
+    }
+
+    fn wait(&mut self, step: &str, side: Side, region: &str, wait: Wait, why: String) {
+        let account = self.side(side).account_uid.clone();
+        self.actions.push(Action {
+            step: step.into(),
+            side,
+            account,
+            region: region.into(),
+            op: Op::Wait { wait },
+            client_token: None,
+            why,
+        });
+    }
+
+    /// A VPC route entry on `side` to `dest` through `hop_type`/`hop`, unless one exists.
+    fn route(
+        &mut self,
+        step: &str,
+        side: Side,
+        dest: &str,
+        hop_type: &str,
+        hop: &str,
+        hop_known: bool,
+    ) {
+        let s = self.side(side).clone();
+        if let Some(e) = s.route_entries.iter().find(|e| e.destination == dest) {
+            let same = e.next_hop_type == hop_type && (!hop_known || e.next_hop_id == hop);
+            if !same {
+                self.problems.push(Problem {
+                    check: "route entries do not conflict".into(),
+                    message: format!(
+                        "route table {} (account {}, {}) already routes {dest} to {} {}, not to {hop_type} {hop}",
+                        s.route_table_id, s.account_uid, s.region, e.next_hop_type, e.next_hop_id
+                    ),
+                    fix: format!(
+                        "if dwlink made it in the other network mode, run `dwlink-host destroy` with that link file first; otherwise delete route entry {} or set network.mode to the mode that uses it",
+                        e.id
+                    ),
+                });
+            } else if e.status != "Available" && !e.id.is_empty() {
+                self.wait(
+                    step,
+                    side,
+                    &s.region,
+                    Wait::RouteEntry {
+                        table: s.route_table_id.clone(),
+                        id: e.id.clone(),
+                    },
+                    format!("route entry {} to {dest} is {}", e.id, e.status),
+                );
+            }
+            return;
+        }
+        let token = self.token(step);
+        let p = placeholder(step);
+        self.cloud(
+            step,
+            side,
+            vpc::create_route_entry_call(
+                &s.region,
+                &s.route_table_id,
+                dest,
+                hop_type,
+                hop,
+                &self.name(),
+                &token,
+            ),
+            Some("RouteEntryId"),
+            Some(Wait::RouteEntry {
+                table: s.route_table_id.clone(),
+                id: p.clone(),
+            }),
+            Some(vpc::delete_route_entry_call(&s.region, &p)),
+            false,
+            format!(
+                "traffic from {} to {dest} goes through {hop_type} {hop}",
+                s.vpc.id
+            ),
+        );
+    }
+}
+
+/// The pure planner. `datasource_type` is the plugin's DataWorks type (e.g. `mysql`).
+pub fn plan(spec: &LinkSpec, facts: &Facts, datasource_type: &str) -> Plan {
+    let (mode, mode_reason) = choose_mode(spec, facts);
+    let mut b = Builder {
+        spec,
+        facts,
+        actions: Vec::new(),
+        notes: Vec::new(),
+        problems: preflight::check(facts),
+    };
+    let src_cidr = facts.location.vswitch_cidr.to_string();
+    let dw_cidr = facts.dataworks.vswitch.cidr.clone();
+
+    match mode {
+        Mode::Peering => plan_peering(&mut b, &src_cidr, &dw_cidr),
+        Mode::Cen => plan_cen(&mut b, &src_cidr, &dw_cidr),
+    }
+
+    // The resource group's custom route to the data source's vSwitch.
+    let rb = &spec.dataworks.region;
+    if !facts.dw_routes.iter().any(|r| r.destination == src_cidr) {
+        let step = "dataworks.route";
+        let p = placeholder(step);
+        b.cloud(
+            step,
+            Side::Dataworks,
+            dataworks::create_route_call(
+                rb,
+                &facts.dw_network.id,
+                &src_cidr,
+                &spec.dataworks.resource_group_id,
+            ),
+            Some("Id"),
+            None,
+            Some(dataworks::delete_route_call(rb, &p)),
+            false,
+            format!(
+                "resource group {} sends traffic for {src_cidr} into its VPC {}",
+                spec.dataworks.resource_group_id, facts.dw_network.vpc_id
+            ),
+        );
+    }
+
+    // The whitelist entry, through the plugin.
+    if spec.whitelist.enabled {
+        let present = facts
+            .whitelist
+            .iter()
+            .any(|g| g.name == spec.whitelist.group && g.entries.contains(&dw_cidr));
+        if !present {
+            b.actions.push(Action {
+                step: "whitelist.add".into(),
+                side: Side::Source,
+                account: facts.source.account_uid.clone(),
+                region: spec.source.region.clone(),
+                op: Op::WhitelistAdd {
+                    group: spec.whitelist.group.clone(),
+                    cidr: dw_cidr.clone(),
+                },
+                client_token: None,
+                why: format!(
+                    "instance {} accepts connections from the resource group's vSwitch {dw_cidr}",
+                    spec.source.instance_id
+                ),
+            });
+        }
+    }
+
+    // The DataWorks data source that proves the link.
+    if facts.data_sources.is_empty() {
+        b.actions.push(Action {
+            step: "dataworks.data_source".into(),
+            side: Side::Dataworks,
+            account: facts.dataworks.account_uid.clone(),
+            region: rb.clone(),
+            op: Op::RegisterDataSource {
+                project_id: spec.dataworks.workspace_id,
+                name: spec.dataworks.data_source.name.clone(),
+                kind: datasource_type.to_string(),
+            },
+            client_token: None,
+            why: format!(
+                "DataWorks workspace {} reaches {} in cross-account mode",
+                spec.dataworks.workspace_id, spec.source.instance_id
+            ),
+        });
+    }
+
+    Plan {
+        link_id: facts.link_id.clone(),
+        mode,
+        mode_reason,
+        actions: b.actions,
+        notes: b.notes,
+        problems: b.problems,
+    }
+}
+
+fn plan_peering(b: &mut Builder, src_cidr: &str, dw_cidr: &str) {
+    let f = b.facts;
+    let (ra, rb) = (f.source.region.clone(), f.dataworks.region.clone());
+    let cross_account = f.source.account_uid != f.dataworks.account_uid;
+    let (pcc, known) = match f.peerings.first() {
+        Some(p) => {
+            match p.status.as_str() {
+                "Accepting" if cross_account => accept(b, &rb, &p.id),
+                "Creating" => {
+                    b.wait(
+                        "peering.create",
+                        Side::Source,
+                        &ra,
+                        Wait::Peering {
+                            id: p.id.clone(),
+                            statuses: vec!["Accepting".into(), "Activated".into()],
+                        },
+                        format!("peering {} is still being created", p.id),
+                    );
+                    if cross_account {
+                        accept(b, &rb, &p.id);
+                    }
+                }
+                "Updating" => b.wait(
+                    "peering.accept",
+                    Side::Dataworks,
+                    &rb,
+                    Wait::Peering {
+                        id: p.id.clone(),
+                        statuses: vec!["Activated".into()],
+                    },
+                    format!("peering {} is being activated", p.id),
+                ),
+                _ => {}
+            }
+            (p.id.clone(), true)
+        }
+        None => {
+            let step = "peering.create";
+            let p = placeholder(step);
+            let token = b.token(step);
+            let name = b.name();
+            b.cloud(
+                step,
+                Side::Source,
+                peer::create_call(
+                    &ra,
+                    &f.source.vpc.id,
+                    &f.dataworks.account_uid,
+                    &rb,
+                    &f.dataworks.vpc.id,
+                    &name,
+                    &token,
+                ),
+                Some("InstanceId"),
+                Some(Wait::Peering {
+                    id: p.clone(),
+                    statuses: vec!["Accepting".into(), "Activated".into()],
+                }),
+                Some(peer::delete_call(&ra, &p)),
+                true,
+                format!(
+                    "account A's VPC {} asks account B's VPC {} ({rb}) to peer",
+                    f.source.vpc.id, f.dataworks.vpc.id
+                ),
+            );
+            if cross_account {
+                accept(b, &rb, &p);
+            }
+            (p, false)
+        }
+    };
+    b.route(
+        "route.source",
+        Side::Source,
+        dw_cidr,
+        "VpcPeer",
+        &pcc,
+        known,
+    );
+    b.route(
+        "route.dataworks",
+        Side::Dataworks,
+        src_cidr,
+        "VpcPeer",
+        &pcc,
+        known,
+    );
+}
+
+fn accept(b: &mut Builder, rb: &str, pcc: &str) {
+    let step = "peering.accept";
+    let token = b.token(step);
+    b.cloud(
+        step,
+        Side::Dataworks,
+        peer::accept_call(rb, pcc, &token),
+        None,
+        Some(Wait::Peering {
+            id: pcc.into(),
+            statuses: vec!["Activated".into()],
+        }),
+        None,
+        false,
+        "account B accepts the peering request from account A".into(),
+    );
+}
+
+/// The id of an existing resource, or the placeholder of the step that creates it.
+fn known_or(existing: Option<&str>, step: &str) -> (String, bool) {
+    match existing {
+        Some(id) => (id.to_string(), true),
+        None => (placeholder(step), false),
+    }
+}
+
+fn plan_cen(b: &mut Builder, src_cidr: &str, dw_cidr: &str) {
+    let f = b.facts;
+    let spec = b.spec;
+    let empty = CenFacts {
+        cen: cen::Cen {
+            id: String::new(),
+            name: String::new(),
+            status: String::new(),
+        },
+        transit_routers: vec![],
+        vpc_attachments: vec![],
+        peer_attachments: vec![],
+        route_tables: Default::default(),
+        found_by: String::new(),
+    };
+    let c = f.cen.as_ref().unwrap_or(&empty);
+    let (ra, rb) = (f.source.region.clone(), f.dataworks.region.clone());
+    let name = b.name();
+
+    // The CEN instance, in account B.
+    let (cen_id, _) = known_or(f.cen.as_ref().map(|c| c.cen.id.as_str()), "cen.create");
+    if f.cen.is_none() {
+        let step = "cen.create";
+        let token = b.token(step);
+        b.cloud(
+            step,
+            Side::Dataworks,
+            cen::create_cen_call(&rb, &name, &token),
+            Some("CenId"),
+            None,
+            Some(cen::delete_cen_call(&rb, &placeholder(step))),
+            false,
+            "no CEN joins the two VPCs yet; account B owns it (as the document recommends)".into(),
+        );
+    }
+
+    // Transit routers: one per region.
+    let tr = |b: &mut Builder, region: &str, step: &str| -> (String, String) {
+        if let Some(t) = c.transit_router(region) {
+            let rtb = c
+                .route_tables
+                .get(&t.id)
+                .map(|r| r.id.clone())
+                .unwrap_or_else(|| placeholder(&format!("{step}.rtb")));
+            if t.status != "Active" {
+                b.wait(
+                    step,
+                    Side::Dataworks,
+                    region,
+                    Wait::TransitRouter {
+                        cen: cen_id.clone(),
+                        id: t.id.clone(),
+                    },
+                    format!("transit router {} is {}", t.id, t.status),
+                );
+            }
+            return (t.id.clone(), rtb);
+        }
+        let token = b.token(step);
+        let p = placeholder(step);
+        b.cloud(
+            step,
+            Side::Dataworks,
+            cen::create_transit_router_call(region, &cen_id, &name, &token),
+            Some("TransitRouterId"),
+            Some(Wait::TransitRouter {
+                cen: cen_id.clone(),
+                id: p.clone(),
+            }),
+            Some(cen::delete_transit_router_call(region, &p)),
+            true,
+            format!("CEN {cen_id} needs a transit router in {region}"),
+        );
+        (p, placeholder(&format!("{step}.rtb")))
+    };
+    let (tr_b, rtb_b) = tr(b, &rb, "cen.tr.dataworks");
+    let (tr_a, rtb_a) = if ra == rb {
+        (tr_b.clone(), rtb_b.clone())
+    } else {
+        tr(b, &ra, "cen.tr.source")
+    };
+
+    // VPC attachments, each with vSwitches in two zones.
+    let attach = |b: &mut Builder, side: Side, tr_id: &str| -> (String, bool) {
+        let s = b.side(side).clone();
+        let label = if side == Side::Source {
+            "source"
+        } else {
+            "dataworks"
+        };
+        let step = format!("cen.attach.{label}");
+        if let Some(a) = c.attachment_of(&s.vpc.id) {
+            if a.status != "Attached" {
+                b.wait(
+                    &step,
+                    Side::Dataworks,
+                    &s.region,
+                    Wait::VpcAttachment {
+                        cen: cen_id.clone(),
+                        id: a.id.clone(),
+                    },
+                    format!("attachment {} is {}", a.id, a.status),
+                );
+            }
+            return (a.id.clone(), true);
+        }
+        let mut zones = vec![(s.vswitch.zone.clone(), s.vswitch.id.clone())];
+        if preflight::needs_second_zone(&s) {
+            let (z, cidr) = if side == Side::Source {
+                (
+                    spec.network.new_vswitch_zone.as_deref(),
+                    spec.network.new_vswitch_cidr,
+                )
+            } else {
+                (None, None)
+            };
+            match preflight::new_vswitch_for(&s, z, cidr) {
+                Ok((zone, cidr)) => {
+                    let vstep = format!("vswitch.{label}");
+                    let token = b.token(&vstep);
+                    let p = placeholder(&vstep);
+                    b.notes.push(format!(
+                        "VPC {} (account {}, {}) has vSwitches in one zone only; CEN needs two, so dwlink creates vSwitch {cidr} in {zone}",
+                        s.vpc.id, s.account_uid, s.region
+                    ));
+                    b.cloud(
+                        &vstep,
+                        side,
+                        vpc::create_vswitch_call(&s.region, &s.vpc.id, &zone, &cidr.to_string(), &b.name(), &token),
+                        Some("VSwitchId"),
+                        Some(Wait::VSwitch { id: p.clone() }),
+                        Some(vpc::delete_vswitch_call(&s.region, &p)),
+                        false,
+                        format!("a second zone ({zone}) for the transit-router attachment of {}", s.vpc.id),
+                    );
+                    zones.push((zone, p));
+                }
+                Err(message) => b.problems.push(Problem {
+                    check: "two zones for CEN".into(),
+                    message,
+                    fix: "set network.new_vswitch_zone and network.new_vswitch_cidr, or create a vSwitch in a second zone".into(),
+                }),
+            }
+        } else if let Some(other) = s
+            .vswitches
+            .iter()
+            .filter(|v| v.zone != s.vswitch.zone)
+            .find(|v| s.tr_zones.is_empty() || s.tr_zones.contains(&v.zone))
+        {
+            zones.push((other.zone.clone(), other.id.clone()));
+        }
+        let cross = s.account_uid != b.facts.dataworks.account_uid;
+        if cross && !s.cen_grants.iter().any(|g| g.cen_id == cen_id) {
+            let gstep = "cen.grant";
+            let token = b.token(gstep);
+            b.cloud(
+                gstep,
+                Side::Source,
+                vpc::grant_to_cen_call(
+                    &s.region,
+                    &s.vpc.id,
+                    &cen_id,
+                    &b.facts.dataworks.account_uid,
+                    &token,
+                ),
+                None,
+                None,
+                Some(vpc::revoke_from_cen_call(
+                    &s.region,
+                    &s.vpc.id,
+                    &cen_id,
+                    &b.facts.dataworks.account_uid,
+                )),
+                false,
+                format!(
+                    "account A lets account B's CEN {cen_id} attach its VPC {}",
+                    s.vpc.id
+                ),
+            );
+        }
+        let token = b.token(&step);
+        let p = placeholder(&step);
+        b.cloud(
+            &step,
+            Side::Dataworks,
+            cen::create_vpc_attachment_call(
+                &s.region,
+                &cen_id,
+                tr_id,
+                &s.vpc.id,
+                cross.then_some(s.account_uid.as_str()),
+                &zones,
+                &b.name(),
+                &token,
+            ),
+            Some("TransitRouterAttachmentId"),
+            Some(Wait::VpcAttachment {
+                cen: cen_id.clone(),
+                id: p.clone(),
+            }),
+            Some(cen::delete_vpc_attachment_call(&s.region, &p)),
+            true,
+            format!("VPC {} joins the transit router in {}", s.vpc.id, s.region),
+        );
+        (p, false)
+    };
+    let (att_b, att_b_known) = attach(b, Side::Dataworks, &tr_b);
+    let (att_a, att_a_known) = attach(b, Side::Source, &tr_a);
+
+    // The inter-region connection.
+    let mut links = vec![
+        (
+            att_b.clone(),
+            tr_b.clone(),
+            rtb_b.clone(),
+            rb.clone(),
+            "dataworks",
+        ),
+        (
+            att_a.clone(),
+            tr_a.clone(),
+            rtb_a.clone(),
+            ra.clone(),
+            "source",
+        ),
+    ];
+    if ra != rb {
+        let existing = c.peer_between(&tr_a, &tr_b).map(|p| p.id.clone());
+        let step = "cen.peer";
+        let (peer_id, _) = known_or(existing.as_deref(), step);
+        if existing.is_none() {
+            let token = b.token(step);
+            b.cloud(
+                step,
+                Side::Dataworks,
+                cen::create_peer_attachment_call(&rb, &cen_id, &tr_b, &tr_a, &ra, &name, &token),
+                Some("TransitRouterAttachmentId"),
+                Some(Wait::PeerAttachment {
+                    cen: cen_id.clone(),
+                    id: placeholder(step),
+                }),
+                Some(cen::delete_peer_attachment_call(&rb, &placeholder(step))),
+                true,
+                format!("the transit routers in {rb} and {ra} are connected (regions differ)"),
+            );
+        }
+        links.push((
+            peer_id.clone(),
+            tr_b.clone(),
+            rtb_b.clone(),
+            rb.clone(),
+            "peer.dataworks",
+        ));
+        links.push((
+            peer_id,
+            tr_a.clone(),
+            rtb_a.clone(),
+            ra.clone(),
+            "peer.source",
+        ));
+    }
+
+    // Route-table association and propagation (off by default for API-created attachments).
+    for (att, tr_id, rtb, region, label) in links {
+        let table = c.route_tables.get(&tr_id);
+        for (kind, present) in [
+            (
+                "assoc",
+                table.is_some_and(|t| t.associations.contains(&att)),
+            ),
+            ("prop", table.is_some_and(|t| t.propagations.contains(&att))),
+        ] {
+            if present {
+                continue;
+            }
+            let step = format!("cen.{kind}.{label}");
+            let token = b.token(&step);
+            let (call, undo, why) = if kind == "assoc" {
+                (
+                    cen::associate_call(&region, &att, &rtb, &token),
+                    cen::dissociate_call(&region, &att, &rtb),
+                    format!("attachment {att} uses the transit router's route table in {region}"),
+                )
+            } else {
+                (
+                    cen::enable_propagation_call(&region, &att, &rtb, &token),
+                    cen::disable_propagation_call(&region, &att, &rtb),
+                    format!(
+                        "attachment {att} publishes its routes to the transit router in {region}"
+                    ),
+                )
+            };
+            b.cloud(
+                &step,
+                Side::Dataworks,
+                call,
+                None,
+                None,
+                Some(undo),
+                false,
+                why,
+            );
+        }
+    }
+
+    b.route(
+        "route.source",
+        Side::Source,
+        dw_cidr,
+        "Attachment",
+        &att_a,
+        att_a_known,
+    );
+    b.route(
+        "route.dataworks",
+        Side::Dataworks,
+        src_cidr,
+        "Attachment",
+        &att_b,
+        att_b_known,
+    );
+}

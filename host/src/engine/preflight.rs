@@ -1,0 +1,185 @@
+//! Preflight: checks on the observed facts before any write, and the free-CIDR arithmetic for
+//! the extra vSwitch CEN may need. Pure functions.
+
+use super::facts::{Facts, SideFacts};
+use ipnet::Ipv4Net;
+use serde::Serialize;
+
+/// A problem that stops the run before any write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub check: String,
+    pub message: String,
+    pub fix: String,
+}
+
+fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
+}
+
+/// A free block inside `vpc` that overlaps none of `used`: the first free block of `/prefix`,
+/// or, when none is left, the largest free block (down to /29, the smallest vSwitch).
+pub fn free_block(vpc: Ipv4Net, used: &[Ipv4Net], prefix: u8) -> Option<Ipv4Net> {
+    (prefix.max(vpc.prefix_len())..=29).find_map(|len| {
+        vpc.subnets(len)
+            .ok()?
+            .find(|candidate| used.iter().all(|u| !overlaps(candidate, u)))
+    })
+}
+
+/// Where a new vSwitch goes on one side: a TR-supported zone other than the existing one, and a
+/// free block of the VPC. `None` when no zone or no block is free.
+pub fn new_vswitch_for(
+    side: &SideFacts,
+    zone: Option<&str>,
+    cidr: Option<Ipv4Net>,
+) -> Result<(String, Ipv4Net), String> {
+    let existing: Vec<&str> = side.vswitches.iter().map(|v| v.zone.as_str()).collect();
+    let zone = match zone {
+        Some(z) => z.to_string(),
+        None => side
+            .tr_zones
+            .iter()
+            .find(|z| !existing.contains(&z.as_str()))
+            .cloned()
+            .ok_or_else(|| {
+                format!(
+                    "no transit-router zone in {} other than {} is available for a second vSwitch",
+                    side.region,
+                    existing.join(", ")
+                )
+            })?,
+    };
+    let vpc_cidr: Ipv4Net = side.vpc.cidr.parse().map_err(|_| {
+        format!(
+            "VPC {} has an unreadable CIDR {:?}",
+            side.vpc.id, side.vpc.cidr
+        )
+    })?;
+    let used: Vec<Ipv4Net> = side
+        .vswitches
+        .iter()
+        .filter_map(|v| v.cidr.parse().ok())
+        .collect();
+    let cidr = match cidr {
+        Some(c) => {
+            if !vpc_cidr.contains(&c) {
+                return Err(format!(
+                    "network.new_vswitch_cidr {c} is outside VPC {} ({vpc_cidr})",
+                    side.vpc.id
+                ));
+            }
+            if let Some(u) = used.iter().find(|u| overlaps(u, &c)) {
+                return Err(format!(
+                    "network.new_vswitch_cidr {c} overlaps an existing vSwitch ({u}) in VPC {}",
+                    side.vpc.id
+                ));
+            }
+            c
+        }
+        None => free_block(vpc_cidr, &used, 24).ok_or_else(|| {
+            format!(
+                "VPC {} ({vpc_cidr}) has no free block left for a vSwitch",
+                side.vpc.id
+            )
+        })?,
+    };
+    Ok((zone, cidr))
+}
+
+/// Whether a side needs a second vSwitch for a CEN attachment (vSwitches in two zones).
+pub fn needs_second_zone(side: &SideFacts) -> bool {
+    let zones: std::collections::BTreeSet<&str> =
+        side.vswitches.iter().map(|v| v.zone.as_str()).collect();
+    zones.len() < 2
+}
+
+/// Checks that hold in every mode.
+pub fn check(facts: &Facts) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let loc = &facts.location;
+    if !loc.running {
+        out.push(Problem {
+            check: "instance running".into(),
+            message: format!(
+                "instance is {} (account A, {}), not running",
+                loc.status, loc.region
+            ),
+            fix: "wait until the instance is Running, then run again".into(),
+        });
+    }
+    let src = facts.location.vswitch_cidr;
+    match facts.dataworks.vswitch.cidr.parse::<Ipv4Net>() {
+        Ok(dst) if overlaps(&src, &dst) => out.push(Problem {
+            check: "CIDRs do not overlap".into(),
+            message: format!(
+                "the data source's vSwitch {} ({src}) overlaps the resource group's vSwitch {} ({dst})",
+                loc.vswitch_id, facts.dataworks.vswitch.id
+            ),
+            fix: "bind the resource group to a vSwitch whose CIDR does not overlap the data source's".into(),
+        }),
+        Ok(_) => {}
+        Err(_) => out.push(Problem {
+            check: "CIDRs readable".into(),
+            message: format!(
+                "vSwitch {} reports an unreadable CIDR {:?}",
+                facts.dataworks.vswitch.id, facts.dataworks.vswitch.cidr
+            ),
+            fix: "check the vSwitch in the VPC console".into(),
+        }),
+    }
+    if !matches!(facts.resource_group.status.as_str(), "Normal" | "") {
+        out.push(Problem {
+            check: "resource group usable".into(),
+            message: format!(
+                "resource group {} is {}",
+                facts.resource_group.id, facts.resource_group.status
+            ),
+            fix: "wait until the resource group is Normal".into(),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(s: &str) -> Ipv4Net {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn first_free_slash_24() {
+        let vpc = net("192.168.0.0/16");
+        assert_eq!(
+            free_block(vpc, &[net("192.168.6.0/24")], 24),
+            Some(net("192.168.0.0/24"))
+        );
+        assert_eq!(
+            free_block(vpc, &[net("192.168.0.0/24"), net("192.168.1.0/25")], 24),
+            Some(net("192.168.2.0/24"))
+        );
+        // A /16 vSwitch covering the VPC leaves nothing.
+        assert_eq!(free_block(vpc, &[net("192.168.0.0/16")], 24), None);
+    }
+
+    #[test]
+    fn largest_free_block_when_no_slash_24_is_left() {
+        let vpc = net("10.0.0.0/24");
+        // The /24 VPC with its first half used: the largest free block is the /25 after it.
+        assert_eq!(
+            free_block(vpc, &[net("10.0.0.0/25")], 24),
+            Some(net("10.0.0.128/25"))
+        );
+        assert_eq!(
+            free_block(vpc, &[net("10.0.0.0/25"), net("10.0.0.128/26")], 24),
+            Some(net("10.0.0.192/26"))
+        );
+        // Small VPCs: the block is the VPC itself when it is empty.
+        assert_eq!(
+            free_block(net("10.0.0.0/28"), &[], 24),
+            Some(net("10.0.0.0/28"))
+        );
+    }
+}

@@ -1,0 +1,183 @@
+//! What a run, plan or destroy tells the user: text for people, one JSON object for machines.
+
+use crate::network::dataworks::Connectivity;
+use serde::Serialize;
+use std::fmt::Write;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The connectivity test passed.
+    Connected,
+    /// Applied, but DataWorks cannot connect (exit 3).
+    NotConnected,
+    /// Something failed before the link was complete (exit 1).
+    Failed,
+    /// `destroy` removed everything dwlink created (exit 0).
+    Destroyed,
+    /// `plan` only: nothing was changed (exit 0).
+    Planned,
+}
+
+impl Status {
+    /// The process exit code for this outcome.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Status::Connected | Status::Destroyed | Status::Planned => 0,
+            Status::Failed => 1,
+            Status::NotConnected => 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Calls {
+    pub read: u64,
+    pub write: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepReport {
+    pub name: String,
+    /// `planned`, `done`, `adopted`, `failed`, `undone`.
+    pub status: String,
+    pub account: String,
+    pub region: String,
+    pub action: String,
+    pub resource_ids: Vec<String>,
+    pub why: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub status: Status,
+    pub link_id: String,
+    pub mode: Option<String>,
+    pub mode_reason: Option<String>,
+    pub steps: Vec<StepReport>,
+    pub calls: Calls,
+    pub connectivity: Option<Connectivity>,
+    pub diagnosis: Option<serde_json::Value>,
+    pub notes: Vec<String>,
+    pub error: Option<String>,
+    /// The failure was the user's input (exit 2), e.g. an unset password variable.
+    #[serde(skip)]
+    pub bad_input: bool,
+}
+
+impl Report {
+    pub fn new(link_id: String) -> Report {
+        Report {
+            status: Status::Failed,
+            link_id,
+            mode: None,
+            mode_reason: None,
+            steps: Vec::new(),
+            calls: Calls::default(),
+            connectivity: None,
+            diagnosis: None,
+            notes: Vec::new(),
+            error: None,
+            bad_input: false,
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        if self.bad_input {
+            return 2;
+        }
+        self.status.exit_code()
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "link {}", self.link_id);
+        if let (Some(m), Some(r)) = (&self.mode, &self.mode_reason) {
+            let _ = writeln!(out, "mode: {m} ({r})");
+        }
+        for n in &self.notes {
+            let _ = writeln!(out, "note: {n}");
+        }
+        if self.steps.is_empty() && self.status != Status::Failed {
+            let _ = writeln!(out, "nothing to change");
+        }
+        for s in &self.steps {
+            let ids = if s.resource_ids.is_empty() {
+                String::new()
+            } else {
+                format!(" -> {}", s.resource_ids.join(", "))
+            };
+            let _ = writeln!(
+                out,
+                "  [{:<7}] {:<24} account {} {}: {}{ids}",
+                s.status, s.name, s.account, s.region, s.action
+            );
+            if let Some(e) = &s.error {
+                let _ = writeln!(out, "            error: {e}");
+            }
+        }
+        if let Some(c) = &self.connectivity {
+            let _ = writeln!(out, "connectivity: {} {}", c.state, c.message);
+            for l in &c.detail_logs {
+                let _ = writeln!(out, "  {}: {}", l.code, l.message);
+            }
+        }
+        let _ = writeln!(
+            out,
+            "calls: {} read, {} write",
+            self.calls.read, self.calls.write
+        );
+        if let Some(e) = &self.error {
+            let _ = writeln!(out, "error: {e}");
+        }
+        let verdict = match self.status {
+            Status::Connected => "connected",
+            Status::NotConnected => {
+                "applied, but DataWorks cannot connect (run `dwlink-host diagnose`)"
+            }
+            Status::Failed => "failed",
+            Status::Destroyed => "destroyed: everything dwlink created for this link is gone",
+            Status::Planned => "plan only: nothing was changed",
+        };
+        let _ = writeln!(out, "result: {verdict}");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_has_the_documented_keys_and_exit_codes_follow_status() {
+        let mut r = Report::new("dwl-0".into());
+        r.status = Status::NotConnected;
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        for k in [
+            "status",
+            "mode",
+            "steps",
+            "calls",
+            "connectivity",
+            "diagnosis",
+        ] {
+            assert!(v.get(k).is_some(), "missing {k}");
+        }
+        assert_eq!(v["status"], "not_connected");
+        assert_eq!(v["calls"]["read"], 0);
+        assert_eq!(r.exit_code(), 3);
+        r.status = Status::Connected;
+        assert_eq!(r.exit_code(), 0);
+        r.status = Status::Failed;
+        assert_eq!(r.exit_code(), 1);
+        r.bad_input = true;
+        assert_eq!(r.exit_code(), 2);
+        assert!(v.get("bad_input").is_none());
+    }
+}
