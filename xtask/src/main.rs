@@ -4,6 +4,8 @@
 //! Plugins are the `cdylib` crates under `plugins/`, `tests/fixtures/` and `examples/plugins/`;
 //! each is built for `wasm32-wasip2` with the `plugin` profile and copied to
 //! `target/plugins/<dir>.wasm` (fixtures to `target/fixtures/<dir>.wasm`).
+//! Plugins in JavaScript are the folders under `examples/plugins/` with a `build.mjs`; they are
+//! built with node when node and npm are installed, and skipped with a message otherwise.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -155,10 +157,72 @@ fn build_plugins(root: &Path) -> Result<()> {
         let size = std::fs::metadata(&to)?.len();
         eprintln!("xtask: {} ({size} bytes)", to.display());
     }
+    build_js_plugins(root)
+}
+
+/// `examples/plugins/<dir>` folders holding a JavaScript plugin (a `build.mjs`).
+fn js_plugin_dirs(root: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(root.join("examples/plugins")) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|d| d.join("build.mjs").exists() && d.join("package.json").exists())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// Whether `program --version` runs.
+fn have(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Builds each JavaScript plugin with its documented command (`npm ci`, then `node build.mjs`,
+/// which writes `target/plugins/<dir>.wasm`). Without node and npm they are skipped, and the
+/// tests that load them say so.
+fn build_js_plugins(root: &Path) -> Result<()> {
+    for dir in js_plugin_dirs(root) {
+        let name = dir.file_name().unwrap_or_default().to_string_lossy();
+        if !have("node") || !have("npm") {
+            eprintln!(
+                "xtask: skipping the JavaScript plugin {name}: node and npm are not installed \
+                 (install Node.js 20 or later to build target/plugins/{name}.wasm)"
+            );
+            continue;
+        }
+        if !dir.join("node_modules").exists() {
+            run(Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&dir))?;
+        }
+        run(Command::new("node").arg("build.mjs").current_dir(&dir))?;
+    }
+    Ok(())
+}
+
+/// The JavaScript plugins' own unit tests (node's test runner), when node is installed.
+fn test_js_plugins(root: &Path) -> Result<()> {
+    for dir in js_plugin_dirs(root) {
+        let name = dir.file_name().unwrap_or_default().to_string_lossy();
+        if !have("node") {
+            eprintln!(
+                "xtask: skipping the tests of the JavaScript plugin {name}: node is not installed"
+            );
+            continue;
+        }
+        run(Command::new("node")
+            .args(["--test", "test/"])
+            .current_dir(&dir))?;
+    }
     Ok(())
 }
 
 fn test(root: &Path, args: &[String]) -> Result<()> {
+    test_js_plugins(root)?;
     run(cargo().args(["test", "--workspace", "--release"]))?;
     if args.iter().any(|a| a == "--no-python") {
         eprintln!("xtask: skipping the SDK conformance suite (--no-python)");
