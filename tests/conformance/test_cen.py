@@ -36,6 +36,11 @@ def test_cen_link_end_to_end(api):
     assert cen.startswith("cen-")
     cens = api.call("cbn", "DescribeCens", account="B")
     assert cen in [c["CenId"] for c in cens["Cens"]["Cen"]]
+    wait_for(
+        lambda: [c["Status"] for c in api.call("cbn", "DescribeCens", account="B")["Cens"]["Cen"] if c["CenId"] == cen],
+        lambda s: s == ["Active"],
+        "CEN Active",
+    )
 
     routers = {}
     for region in (B_REGION, A_REGION):
@@ -73,6 +78,16 @@ def test_cen_link_end_to_end(api):
         zone_id="cn-hangzhou-i",
         cidr_block="192.168.8.0/24",
     )["VSwitchId"]
+    wait_for(
+        lambda: [
+            v["Status"]
+            for v in api.call("vpc", "DescribeVSwitches", account="A", region_id=A_REGION, v_switch_id=vsw_i)[
+                "VSwitches"
+            ]["VSwitch"]
+        ],
+        lambda s: s == ["Available"],
+        "vSwitch Available",
+    )
     a_args = dict(
         region_id=A_REGION,
         cen_id=cen,

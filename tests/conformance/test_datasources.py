@@ -1,6 +1,23 @@
 """RDS 2014-08-15, PolarDB 2017-08-01 and Dds 2015-12-01: discovery and whitelists."""
 
-from conftest import A_REGION, A_VPC, A_VSW, MONGO_ID, POLARDB_ID, RDS_ID
+from conftest import A_REGION, A_VPC, A_VSW, MONGO_ID, POLARDB_ID, RDS_ID, wait_for
+
+
+def running(api, product):
+    """Waits out the transient status a whitelist change puts the instance in, as a client must."""
+    if product == "rds":
+        fetch = lambda: api.call("rds", "DescribeDBInstanceAttribute", account="A", dbinstance_id=RDS_ID)[
+            "Items"
+        ]["DBInstanceAttribute"][0]["DBInstanceStatus"]
+    elif product == "polardb":
+        fetch = lambda: api.call("polardb", "DescribeDBClusterAttribute", account="A", dbcluster_id=POLARDB_ID)[
+            "DBClusterStatus"
+        ]
+    else:
+        fetch = lambda: api.call("dds", "DescribeDBInstanceAttribute", account="A", dbinstance_id=MONGO_ID)[
+            "DBInstances"
+        ]["DBInstance"][0]["DBInstanceStatus"]
+    wait_for(fetch, lambda s: s == "Running", f"{product} instance Running")
 
 
 def rds_groups(api):
@@ -22,6 +39,7 @@ def test_rds_whitelist_append_delete_keeps_others(api):
     before = rds_groups(api)
     assert before["default"] == ["10.20.0.0/16"]
     for _ in range(2):  # Append twice: one entry
+        running(api, "rds")
         api.call(
             "rds",
             "ModifySecurityIps",
@@ -34,6 +52,7 @@ def test_rds_whitelist_append_delete_keeps_others(api):
     during = rds_groups(api)
     assert during["dataworks"] == ["172.16.66.0/24"]
     assert during["default"] == before["default"] and during["app"] == before["app"]
+    running(api, "rds")
     api.call(
         "rds",
         "ModifySecurityIps",
@@ -71,6 +90,7 @@ def test_polardb_discovery_and_whitelist(api):
         return {g["DBClusterIPArrayName"]: g["SecurityIps"].split(",") for g in wl["Items"]["DBClusterIPArray"]}
 
     before = groups()
+    running(api, "polardb")
     api.call(
         "polardb",
         "ModifyDBClusterAccessWhitelist",
@@ -81,6 +101,7 @@ def test_polardb_discovery_and_whitelist(api):
         security_ips="172.16.66.0/24",
     )
     assert groups()["dataworks"] == ["172.16.66.0/24"]
+    running(api, "polardb")
     code, _, _ = api.error(
         "polardb",
         "ModifyDBClusterAccessWhitelist",
@@ -91,6 +112,7 @@ def test_polardb_discovery_and_whitelist(api):
         security_ips="172.16.66.0/24",
     )
     assert code
+    running(api, "polardb")
     api.call(
         "polardb",
         "ModifyDBClusterAccessWhitelist",
@@ -118,9 +140,12 @@ def test_mongodb_discovery_and_whitelist(api):
     args = dict(
         dbinstance_id=MONGO_ID, security_ip_group_name="dataworks", modify_mode="Append", security_ips="172.16.66.0/24"
     )
+    running(api, "dds")
     api.call("dds", "ModifySecurityIps", account="A", **args)
+    running(api, "dds")
     code, _, _ = api.error("dds", "ModifySecurityIps", account="A", **args)  # Append of a duplicate fails
-    assert code
+    assert code == "InvalidSecurityIPList.Duplicate"
     assert groups()["dataworks"] == ["172.16.66.0/24"]
+    running(api, "dds")
     api.call("dds", "ModifySecurityIps", account="A", **{**args, "modify_mode": "Delete"})
     assert groups() == before
