@@ -8,10 +8,11 @@ use crate::cloud::{self, AssumeRoleSpec, Caller, Cloud, CloudConfig, CredentialE
 use crate::engine::{Engine, Options, PluginDataSource, Report};
 use crate::plugin::{LimitArgs, LimitOverrides, PluginRuntime};
 use crate::spec::{Access, LinkSpec};
-use std::sync::Arc;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Args, Debug, Clone)]
 pub struct LinkArgs {
@@ -29,8 +30,34 @@ pub struct LinkArgs {
     /// Where link journals are kept (default ~/.local/state/dwlink); also DWLINK_STATE_DIR.
     #[arg(long, env = "DWLINK_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
+    /// How often to re-read a resource that is still changing (e.g. `2s`, `200ms`).
+    #[arg(long, default_value = "2s", value_parser = parse_interval)]
+    pub poll_interval: Duration,
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+/// `250ms`, `2s` or a bare number of milliseconds; between 10 ms and 10 minutes.
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (num, unit_ms) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1000.0)
+    } else {
+        (t, 1.0)
+    };
+    let value: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: write e.g. `2s` or `250ms`"))?;
+    let ms = value * unit_ms;
+    if !(10.0..=600_000.0).contains(&ms) {
+        return Err(format!(
+            "`{text}` is out of range: use between 10ms and 600s"
+        ));
+    }
+    Ok(Duration::from_millis(ms as u64))
 }
 
 #[derive(Args, Debug)]
@@ -88,7 +115,8 @@ pub(super) async fn engine(
 ) -> anyhow::Result<Engine> {
     let mut config = CloudConfig::with_endpoint(endpoint);
     config.endpoints.per_product = spec.endpoints.clone();
-    let cloud = Cloud::new(config).map_err(|e| BadInput(format!("{}: {e}", spec.file.display())))?;
+    let cloud =
+        Cloud::new(config).map_err(|e| BadInput(format!("{}: {e}", spec.file.display())))?;
     let env = CredentialEnv::from_process();
     let b = match credentials {
         Credentials::FixedB(creds) => cloud.with_credentials("B", creds),
@@ -134,10 +162,7 @@ pub(super) async fn engine(
         .map_err(|e| BadInput(format!("{}: [limits]: {e}", spec.file.display())))?;
     let plugin = plugin.with_limits(limits);
     let datasource = Arc::new(PluginDataSource::new(plugin, a.clone()));
-    Ok(
-        Engine::new(a, Arc::new(b), datasource, spec, args.state_dir.clone())
-            .with_options(options),
-    )
+    Ok(Engine::new(a, Arc::new(b), datasource, spec, args.state_dir.clone()).with_options(options))
 }
 
 /// Loads the link and builds its engine with credentials from the usual sources.
@@ -148,7 +173,10 @@ async fn linked_engine(args: &LinkArgs, command: &str) -> anyhow::Result<Engine>
         spec,
         args.endpoint.clone(),
         Credentials::Discover,
-        Options::default(),
+        Options {
+            poll_interval: args.poll_interval,
+            ..Options::default()
+        },
     )
     .await
 }
@@ -188,4 +216,24 @@ pub async fn status(args: LinkArgs) -> anyhow::Result<ExitCode> {
 pub async fn diagnose(args: LinkArgs) -> anyhow::Result<ExitCode> {
     let _spec = load_spec(&args, "diagnose")?;
     anyhow::bail!("`dwlink-host diagnose` is not built yet (issue 5)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_interval;
+    use std::time::Duration;
+
+    #[test]
+    fn intervals() {
+        assert_eq!(parse_interval("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_interval("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_interval("0.5s"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_interval("100"), Ok(Duration::from_millis(100)));
+        assert!(
+            parse_interval("fast")
+                .unwrap_err()
+                .contains("not a duration")
+        );
+        assert!(parse_interval("1ms").unwrap_err().contains("out of range"));
+    }
 }

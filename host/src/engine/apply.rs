@@ -276,6 +276,7 @@ impl Engine {
         let b: &dyn Caller = self.b.as_ref();
         let side_caller = self.caller(action.side);
         let (want, w) = match w {
+            Wait::Cen { id } => (vec!["Active".into()], Wait::Cen { id: r(id)? }),
             Wait::Peering { id, statuses } => (
                 statuses.clone(),
                 Wait::Peering {
@@ -321,6 +322,11 @@ impl Engine {
                 tokio::time::sleep(self.opts.poll_interval).await;
             }
             let status: Option<String> = match &w {
+                Wait::Cen { id } => cen::describe_cens(b, region, "CenId", id)
+                    .await?
+                    .into_iter()
+                    .find(|c| &c.id == id)
+                    .map(|c| c.status),
                 Wait::Peering { id, .. } => match peer::get(side_caller, region, id).await {
                     Ok(p) if p.status == "Deleted" => None,
                     Ok(p) => Some(p.status),
@@ -418,10 +424,33 @@ impl Engine {
 
     async fn destroy_into(&self, report: &mut Report) -> Result<(), EngineError> {
         let mut journal = Journal::open(&self.journal_dir, &self.link_id()).map_err(jerr)?;
-        for step in journal.unconfirmed() {
-            report.notes.push(format!(
-                "step {step} was sent but never confirmed; run `dwlink-host run` first to settle it if destroy leaves it behind"
-            ));
+        // A step sent but never confirmed (the run was killed, the answer lost) may have taken
+        // effect: look for what it would have created, so it is undone rather than orphaned.
+        let unconfirmed = journal.unconfirmed();
+        if !unconfirmed.is_empty() {
+            match self.observe().await {
+                Ok(facts) => {
+                    for step in unconfirmed {
+                        match adopted_id(&step, &facts, &self.spec.whitelist.group) {
+                            Some(id) => {
+                                journal.done(&step, Some(id.clone())).map_err(jerr)?;
+                                report.notes.push(format!(
+                                    "step {step} was sent but never confirmed; it created {id}, which is undone too"
+                                ));
+                            }
+                            None => report.notes.push(format!(
+                                "step {step} was sent but never confirmed, and nothing it would have created exists"
+                            )),
+                        }
+                    }
+                }
+                Err(e) => {
+                    return Err(EngineError::Other(format!(
+                        "steps {} were sent but never confirmed, and reading the current state to find what they created failed: {e}; run destroy again",
+                        unconfirmed.join(", ")
+                    )));
+                }
+            }
         }
         for entry in journal.to_undo() {
             self.progress(&format!("dwlink: undoing {}", entry.step));
@@ -463,10 +492,26 @@ impl Engine {
                 ..
             } => {
                 let call = resolve(undo, journal)?;
-                match self.caller(a.side).call(call).await {
-                    Ok(_) => {}
-                    Err(e) if is_not_found(&e) => {}
-                    Err(e) => return Err(e.into()),
+                // A resource still settling (a route entry Pending, an attachment Attaching after
+                // an interrupted run) cannot be deleted yet: wait for it as apply would.
+                let mut polls = 0;
+                loop {
+                    match self.caller(a.side).call(call.clone()).await {
+                        Ok(_) => break,
+                        Err(e) if is_not_found(&e) => break,
+                        Err(e) if is_settling(&e) && polls < self.opts.max_polls => {
+                            if polls == 0 {
+                                self.progress(&format!(
+                                    "dwlink: {} is still changing ({}); waiting to undo it",
+                                    entry.resource_id.as_deref().unwrap_or(&entry.step),
+                                    e.code
+                                ));
+                            }
+                            polls += 1;
+                            tokio::time::sleep(self.opts.poll_interval).await;
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
                 }
                 if let (true, Some(w)) = (undo_waits, wait) {
                     self.wait_for(a, w, journal, true).await?;
@@ -506,8 +551,24 @@ fn resolve(call: &CallSpec, journal: &Journal) -> Result<crate::cloud::Call, Eng
         .map_err(EngineError::Other)
 }
 
+/// The resource (or one it depends on) is in a state that does not allow the call yet, e.g.
+/// `IncorrectRouteEntryStatus`, `IncorrectStatus.Attachment`, `OperationConflict`. In destroy
+/// this is almost always something still settling, so the call is retried (bounded).
+fn is_settling(e: &CloudError) -> bool {
+    e.code.starts_with("IncorrectStatus")
+        || e.code.ends_with("Status")
+        || e.code.contains("Conflict")
+}
+
+/// The resource is already gone. `InvalidAction.NotFound` (an API the endpoint does not
+/// know) is not: treating it as gone would report a destroy that destroyed nothing.
 fn is_not_found(e: &CloudError) -> bool {
-    e.http_status == 404 || e.code.contains("NotFound") || e.code.contains("NotExist")
+    if e.code.starts_with("InvalidAction") || e.code.starts_with("InvalidVersion") {
+        return false;
+    }
+    e.code.contains("NotFound")
+        || e.code.contains("NotExist")
+        || (e.http_status == 404 && e.code.is_empty())
 }
 
 /// Keeps the connection properties (they hold the password) out of an error message.

@@ -73,6 +73,10 @@ fn placeholder(step: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Wait {
+    /// A CEN instance becomes Active (transit routers cannot be created before).
+    Cen {
+        id: String,
+    },
     /// A peering connection reaches one of `statuses`.
     Peering {
         id: String,
@@ -103,6 +107,7 @@ pub enum Wait {
 impl Wait {
     pub fn describe(&self) -> String {
         match self {
+            Wait::Cen { id } => format!("CEN {id} to be Active"),
             Wait::Peering { id, statuses } => {
                 format!("peering {id} to be {}", statuses.join(" or "))
             }
@@ -639,10 +644,23 @@ fn plan_cen(b: &mut Builder, src_cidr: &str, dw_cidr: &str) {
             Side::Dataworks,
             cen::create_cen_call(&rb, &name, &token),
             Some("CenId"),
-            None,
+            Some(Wait::Cen {
+                id: placeholder(step),
+            }),
             Some(cen::delete_cen_call(&rb, &placeholder(step))),
-            false,
+            true,
             "no CEN joins the two VPCs yet; account B owns it (as the document recommends)".into(),
+        );
+    } else if c.cen.status != "Active" {
+        // Found but still settling (e.g. an interrupted run created it a moment ago).
+        b.wait(
+            "cen.create",
+            Side::Dataworks,
+            &rb,
+            Wait::Cen {
+                id: c.cen.id.clone(),
+            },
+            format!("CEN {} is {}", c.cen.id, c.cen.status),
         );
     }
 

@@ -123,7 +123,13 @@ impl Report {
             }
         }
         if let Some(c) = &self.connectivity {
-            let _ = writeln!(out, "connectivity: {} {}", c.state, c.message);
+            // The simulator's and DataWorks' messages often start with the state itself.
+            let message = c
+                .message
+                .strip_prefix(c.state.as_str())
+                .unwrap_or(&c.message);
+            let message = message.trim_start_matches([':', ' ']);
+            let _ = writeln!(out, "connectivity: {}: {message}", c.state);
             for l in &c.detail_logs {
                 let _ = writeln!(out, "  {}: {}", l.code, l.message);
             }

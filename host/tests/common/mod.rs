@@ -22,6 +22,19 @@ pub fn fixture(name: &str) -> PathBuf {
     path
 }
 
+/// `target/plugins/<name>.wasm`, built by `cargo xtask plugins`.
+pub fn plugin(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/plugins")
+        .join(format!("{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo xtask plugins` first",
+        path.display()
+    );
+    path
+}
+
 /// A compile-cache directory for the tests, under cargo's per-target temp dir (never the
 /// user's cache).
 pub fn cache_dir() -> PathBuf {

@@ -23,6 +23,12 @@ pub fn register(r: &mut Registry) {
     r.add(&PRODUCT, "DeleteCen", delete_cen);
     r.add(&PRODUCT, "CreateTransitRouter", create_transit_router);
     r.add(&PRODUCT, "ListTransitRouters", list_transit_routers);
+    r.add(&PRODUCT, "DeleteTransitRouter", delete_transit_router);
+    r.add(
+        &PRODUCT,
+        "ListTransitRouterAvailableResource",
+        list_transit_router_available_resource,
+    );
     r.add(
         &PRODUCT,
         "GrantInstanceToTransitRouter",
@@ -78,6 +84,16 @@ pub fn register(r: &mut Registry) {
         &PRODUCT,
         "EnableTransitRouterRouteTablePropagation",
         enable_propagation,
+    );
+    r.add(
+        &PRODUCT,
+        "DissociateTransitRouterAttachmentFromRouteTable",
+        dissociate,
+    );
+    r.add(
+        &PRODUCT,
+        "DisableTransitRouterRouteTablePropagation",
+        disable_propagation,
     );
     r.add(
         &PRODUCT,
@@ -350,6 +366,64 @@ fn create_transit_router(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
     Ok(json!({"TransitRouterId": id}))
 }
 
+/// Deletes an Active transit router with no live attachment (the cloud refuses otherwise).
+fn delete_transit_router(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
+    let id = ctx.req("TransitRouterId")?.to_string();
+    let uid = ctx.uid().to_string();
+    let now = ctx.now;
+    let not_found = || {
+        ApiError::bad(
+            "InvalidTransitRouterId.NotFound",
+            format!("The transit router {id} does not exist."),
+        )
+    };
+    let region = ctx
+        .world
+        .regions
+        .iter()
+        .find(|((u, _), r)| *u == uid && r.transit_routers.contains_key(&id))
+        .map(|((_, r), _)| r.clone())
+        .ok_or_else(not_found)?;
+    let mut live = Vec::new();
+    for reg in ctx.world.regions.values_mut() {
+        for a in reg.tr_vpc_attachments.values_mut() {
+            if a.transit_router_id == id && a.status.peek(now) != AttachmentStatus::Detached {
+                live.push(a.id.clone());
+            }
+        }
+        for a in reg.tr_peer_attachments.values_mut() {
+            let touches = a.transit_router_id == id || a.peer_transit_router_id == id;
+            if touches && a.status.peek(now) != AttachmentStatus::Detached {
+                live.push(a.id.clone());
+            }
+        }
+    }
+    let reg = ctx.world.regional(&uid, &region);
+    let t = reg.transit_routers.get_mut(&id).ok_or_else(not_found)?;
+    let s = t.status.peek(now);
+    if s != TrStatus::Active {
+        return Err(ApiError::bad(
+            "IncorrectStatus.TransitRouter",
+            format!("The transit router {id} is {s}; retry when it is Active."),
+        ));
+    }
+    if !live.is_empty() {
+        return Err(ApiError::bad(
+            "IncorrectStatus.TransitRouter",
+            format!(
+                "The transit router {id} still has attachments {}; delete them first.",
+                live.join(", ")
+            ),
+        ));
+    }
+    ctx.dry_run()?;
+    ctx.world
+        .regional(&uid, &region)
+        .transit_routers
+        .remove(&id);
+    Ok(json!({}))
+}
+
 fn list_transit_routers(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
     let cen = ctx.opt("CenId");
     let region = ctx.opt_region()?;
@@ -411,6 +485,21 @@ fn granted(
             .iter()
             .any(|g| g.instance_id == vpc && g.cen_id == cen && g.cen_owner_uid == cen_owner)
     })
+}
+
+/// The zones where a transit router of the region can place its interfaces: the region's zones
+/// in the scenario, the first two as master and slave (what older APIs and ROS still require).
+fn list_transit_router_available_resource(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
+    let region = ctx.region()?;
+    let zones = ctx.world.zones.get(&region).cloned().unwrap_or_default();
+    let master: Vec<&String> = zones.iter().take(1).collect();
+    let slave: Vec<&String> = zones.iter().skip(1).take(1).collect();
+    Ok(json!({
+        "MasterZones": master,
+        "SlaveZones": slave,
+        "AvailableZones": zones,
+        "SupportMulticast": false,
+    }))
 }
 
 fn list_grant_vswitches_to_cen(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
@@ -1136,6 +1225,80 @@ fn associate(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
         ),
     });
     Ok(json!({}))
+}
+
+/// Removes an association (or, with `propagation`, a propagation) of `attachment` from
+/// `table`. The cloud passes through Dissociating/Disabling; the simulator removes at once.
+fn unlink(ctx: &mut Ctx<'_>, propagation: bool) -> ApiResult<Value> {
+    let attachment = ctx.req("TransitRouterAttachmentId")?.to_string();
+    let table = ctx.req("TransitRouterRouteTableId")?.to_string();
+    let uid = ctx.uid().to_string();
+    let (region, tr) =
+        find_table(ctx.world, &uid, &table).ok_or_else(|| table_not_found(&table))?;
+    let what = if propagation {
+        "propagation"
+    } else {
+        "association"
+    };
+    let code = if propagation {
+        "InvalidPropagation.NotFound"
+    } else {
+        "InvalidAssociation.NotFound"
+    };
+    let exists = {
+        let t = ctx
+            .world
+            .regional(&uid, &region)
+            .transit_routers
+            .get(&tr)
+            .expect("found");
+        let rt = t
+            .route_tables
+            .iter()
+            .find(|rt| rt.id == table)
+            .expect("found");
+        if propagation {
+            rt.propagations
+                .iter()
+                .any(|p| p.attachment_id == attachment)
+        } else {
+            rt.associations
+                .iter()
+                .any(|a| a.attachment_id == attachment)
+        }
+    };
+    if !exists {
+        return Err(ApiError::bad(
+            code,
+            format!("Attachment {attachment} has no {what} with route table {table}."),
+        ));
+    }
+    ctx.dry_run()?;
+    let t = ctx
+        .world
+        .regional(&uid, &region)
+        .transit_routers
+        .get_mut(&tr)
+        .expect("found");
+    let rt = t
+        .route_tables
+        .iter_mut()
+        .find(|rt| rt.id == table)
+        .expect("found");
+    if propagation {
+        rt.propagations.retain(|p| p.attachment_id != attachment);
+    } else {
+        rt.associations.retain(|a| a.attachment_id != attachment);
+    }
+    Ok(json!({}))
+}
+
+fn dissociate(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
+    unlink(ctx, false)
+}
+
+fn disable_propagation(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
+    unlink(ctx, true)
 }
 
 fn enable_propagation(ctx: &mut Ctx<'_>) -> ApiResult<Value> {

@@ -150,15 +150,21 @@ fn describe_vpc_attribute(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
     let uid = ctx.uid().to_string();
     let now = ctx.now;
     // CENs the VPC is attached to (by anyone, through a grant or the same account).
-    let cens: Vec<Value> = ctx
+    let attached: Vec<String> = ctx
         .world
         .regions
-        .values()
-        .flat_map(|r| r.tr_vpc_attachments.values())
-        .filter(|a| a.vpc_id == id && a.vpc_owner_uid == uid && a.vpc_region == region)
-        .map(|a| {
-            let owner = ctx.world.cen_owner(&a.cen_id).unwrap_or_default();
-            json!({"CenId": a.cen_id, "CenOwnerId": uid_num(&owner), "CenStatus": "Attached"})
+        .values_mut()
+        .flat_map(|r| r.tr_vpc_attachments.values_mut())
+        .filter_map(|a| {
+            let here = a.vpc_id == id && a.vpc_owner_uid == uid && a.vpc_region == region;
+            (here && a.status.peek(now) != AttachmentStatus::Detached).then(|| a.cen_id.clone())
+        })
+        .collect();
+    let cens: Vec<Value> = attached
+        .iter()
+        .map(|cen_id| {
+            let owner = ctx.world.cen_owner(cen_id).unwrap_or_default();
+            json!({"CenId": cen_id, "CenOwnerId": uid_num(&owner), "CenStatus": "Attached"})
         })
         .collect();
     let reg = ctx.world.regional(&uid, &region);
@@ -392,13 +398,18 @@ fn delete_vswitch(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
             .map(|((_, r), _)| r.clone())
             .ok_or_else(|| vswitch_not_found(id))?,
     };
+    // A detached attachment (kept for a while, like the cloud's listing) no longer holds it.
+    let now = ctx.now;
     let in_attachment = ctx
         .world
         .regions
-        .values()
-        .flat_map(|r| r.tr_vpc_attachments.values())
-        .find(|a| a.vpc_owner_uid == uid && a.zone_mappings.iter().any(|z| z.vswitch_id == id))
-        .map(|a| a.id.clone());
+        .values_mut()
+        .flat_map(|r| r.tr_vpc_attachments.values_mut())
+        .find_map(|a| {
+            let holds =
+                a.vpc_owner_uid == uid && a.zone_mappings.iter().any(|z| z.vswitch_id == id);
+            (holds && a.status.peek(now) != AttachmentStatus::Detached).then(|| a.id.clone())
+        });
     let reg = ctx.world.regional(&uid, &region);
     let vsw = reg
         .vswitches
@@ -899,12 +910,15 @@ pub fn revoke(ctx: &mut Ctx<'_>, region: &str) -> ApiResult<Value> {
     let instance = ctx.req("InstanceId")?;
     ctx.req("InstanceType")?;
     let uid = ctx.uid().to_string();
+    // Detaching still counts (the cloud refuses the revoke until the detach completes).
+    let now = ctx.now;
     let attached = ctx
         .world
         .regions
-        .values()
-        .flat_map(|r| r.tr_vpc_attachments.values())
-        .any(|a| a.cen_id == cen_id && a.vpc_id == instance && a.vpc_owner_uid == uid);
+        .values_mut()
+        .flat_map(|r| r.tr_vpc_attachments.values_mut())
+        .filter(|a| a.cen_id == cen_id && a.vpc_id == instance && a.vpc_owner_uid == uid)
+        .any(|a| a.status.peek(now) != AttachmentStatus::Detached);
     let reg = ctx.world.regional(&uid, region);
     let pos = reg
         .cen_grants
