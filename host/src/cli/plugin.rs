@@ -97,12 +97,13 @@ pub async fn run(cmd: PluginCommand) -> anyhow::Result<ExitCode> {
                 instance,
                 faults,
             };
-            let report = testkit::run(&plugin, &file, &options)
-                .await
-                .map_err(|e| match e.downcast::<testkit::InputError>() {
-                    Ok(input) => BadInput(input.0).into(),
-                    Err(e) => e,
-                })?;
+            let report =
+                testkit::run(&plugin, &file, &options)
+                    .await
+                    .map_err(|e| match e.downcast::<testkit::InputError>() {
+                        Ok(input) => BadInput(input.0).into(),
+                        Err(e) => e,
+                    })?;
             match output {
                 super::link::Output::Json => println!("{}", report.to_json()),
                 super::link::Output::Text => print!("{}", report.to_text()),

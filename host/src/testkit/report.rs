@@ -186,6 +186,9 @@ impl Report {
             }
         }
         let _ = writeln!(out, "calls made:");
+        if self.calls.is_empty() {
+            let _ = writeln!(out, "  (none)");
+        }
         for (action, n) in &self.calls {
             let _ = writeln!(out, "  {action:<44} {n}");
         }

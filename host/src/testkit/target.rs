@@ -252,9 +252,8 @@ mod tests {
     #[test]
     fn refuses_what_it_cannot_test_with_a_reason() {
         let seed = Scenario::default_seed();
-        let err = |i: PluginInfo, id: Option<&str>| {
-            Target::select(&seed, "seed", &i, id).unwrap_err().0
-        };
+        let err =
+            |i: PluginInfo, id: Option<&str>| Target::select(&seed, "seed", &i, id).unwrap_err().0;
         let pg = err(info("rds-postgresql", "Rds", "postgresql"), None);
         assert!(
             pg.contains("no RDS instance with engine postgresql") && pg.contains("--scenario"),
