@@ -77,13 +77,28 @@ pub fn load_scenario(path: Option<&Path>) -> Result<(Scenario, String), InputErr
         ))
     })?;
     let source = path.display().to_string();
-    let scenario =
-        Scenario::parse(&text, &source).map_err(|e| InputError(format!("--scenario {e}")))?;
+    let invalid = |message: &str| {
+        InputError(format!(
+            "--scenario {source}: {}; see examples/scenarios/seed.toml for the format",
+            one_line(message)
+        ))
+    };
+    let scenario = Scenario::parse(&text, &source).map_err(|e| invalid(&e.message))?;
     // Build once to check references, CIDRs and zones before anything starts.
     scenario
         .build(dwlink_sim::Pacer::default(), 0)
-        .map_err(|e| InputError(format!("--scenario {}: {e}", path.display())))?;
+        .map_err(|e| invalid(&e.message))?;
     Ok((scenario, source))
+}
+
+/// A multi-line message (a TOML parse error with its source excerpt) as one line, without
+/// the excerpt.
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.contains('|'))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Runs every check and returns the report; `Err` only for bad input ([`InputError`]) or when
@@ -918,6 +933,7 @@ mod tests {
         std::fs::write(&path, "name = 3\n").unwrap();
         let e = load_scenario(Some(&path)).unwrap_err().0;
         assert!(e.starts_with("--scenario ") && e.contains("s.toml"), "{e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
         let e = load_scenario(Some(&dir.path().join("none.toml")))
             .unwrap_err()
             .0;
