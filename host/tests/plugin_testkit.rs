@@ -6,7 +6,7 @@ mod common;
 
 use common::{cache_dir, fixture};
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const CHECKS: [&str; 7] = [
@@ -44,7 +44,7 @@ fn dwlink(args: &[&str]) -> Output {
         .expect("run dwlink-host")
 }
 
-fn test_json(file: &PathBuf, extra: &[&str]) -> (Option<i32>, Value, String) {
+fn test_json(file: &Path, extra: &[&str]) -> (Option<i32>, Value, String) {
     let mut args = vec!["plugin", "test", file.to_str().unwrap(), "--output", "json"];
     args.extend_from_slice(extra);
     let out = dwlink(&args);
