@@ -253,3 +253,37 @@ fn bad_input_exits_2_in_one_line() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+#[test]
+fn an_undeclared_call_fails_calls_declared() {
+    // The hostile fixture calls vpc:DeleteVpc from `discover` for an instance with this id.
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("undeclared.toml");
+    let seed = std::fs::read_to_string(root().join("examples/scenarios/seed.toml")).unwrap();
+    std::fs::write(
+        &scenario,
+        seed.replace("rm-bp1simmysqlsource001", "undeclared-action"),
+    )
+    .unwrap();
+    let (code, report, stderr) = test_json(
+        &fixture("hostile"),
+        &[
+            "--scenario",
+            scenario.to_str().unwrap(),
+            "--instance",
+            "undeclared-action",
+        ],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    let declared = &report["checks"][4];
+    assert_eq!(declared["id"], "calls-declared");
+    assert_eq!(declared["status"], "fail", "{declared}");
+    let problems = declared["problems"].to_string();
+    assert!(
+        problems
+            .contains("plugin hostile: discover: called vpc:DeleteVpc, which it did not declare"),
+        "{problems}"
+    );
+    // Refused before it was sent: it never reached the cloud.
+    assert!(report["calls"].get("vpc:DeleteVpc").is_none(), "{report:#}");
+}
