@@ -8,10 +8,10 @@ use crate::cloud::{self, AssumeRoleSpec, Caller, Cloud, CloudConfig, CredentialE
 use crate::engine::{Engine, Options, PluginDataSource, Report};
 use crate::plugin::{LimitArgs, LimitOverrides, PluginRuntime};
 use crate::spec::{Access, LinkSpec};
+use std::sync::Arc;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 #[derive(Args, Debug, Clone)]
 pub struct LinkArgs {
@@ -88,8 +88,7 @@ pub(super) async fn engine(
 ) -> anyhow::Result<Engine> {
     let mut config = CloudConfig::with_endpoint(endpoint);
     config.endpoints.per_product = spec.endpoints.clone();
-    let cloud =
-        Cloud::new(config).map_err(|e| BadInput(format!("{}: {e}", spec.file.display())))?;
+    let cloud = Cloud::new(config).map_err(|e| BadInput(format!("{}: {e}", spec.file.display())))?;
     let env = CredentialEnv::from_process();
     let b = match credentials {
         Credentials::FixedB(creds) => cloud.with_credentials("B", creds),
@@ -135,7 +134,10 @@ pub(super) async fn engine(
         .map_err(|e| BadInput(format!("{}: [limits]: {e}", spec.file.display())))?;
     let plugin = plugin.with_limits(limits);
     let datasource = Arc::new(PluginDataSource::new(plugin, a.clone()));
-    Ok(Engine::new(a, Arc::new(b), datasource, spec, args.state_dir.clone()).with_options(options))
+    Ok(
+        Engine::new(a, Arc::new(b), datasource, spec, args.state_dir.clone())
+            .with_options(options),
+    )
 }
 
 /// Loads the link and builds its engine with credentials from the usual sources.
