@@ -1,7 +1,8 @@
-//! `plugin inspect`, `plugin validate`.
+//! `plugin inspect`, `plugin validate`, `plugin test`.
 
 use super::BadInput;
 use crate::plugin::{LimitArgs, Plugin, PluginError, PluginRuntime};
+use crate::testkit;
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,6 +19,28 @@ pub enum PluginCommand {
     },
     /// Load a plugin and check it against the contract.
     Validate { file: PathBuf },
+    /// Run a plugin against the embedded simulator and report pass/fail per check.
+    ///
+    /// Checks: discovery matches the scenario; whitelist add is idempotent; remove leaves
+    /// every other entry; a second add or remove writes nothing; every call was declared;
+    /// add and remove converge under throttling; connection properties are DataWorks JSON.
+    /// Exit code 0 when every check passes, 1 when one fails, 2 for bad input.
+    Test {
+        file: PathBuf,
+        /// Simulator scenario (TOML); default: the embedded examples/scenarios/seed.toml.
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Instance to test; default: the scenario's first instance of the plugin's product.
+        #[arg(long)]
+        instance: Option<String>,
+        /// Faults of the simulator the throttling check runs against.
+        #[arg(long, default_value = testkit::DEFAULT_FAULTS)]
+        faults: String,
+        #[arg(long, value_enum, default_value = "text")]
+        output: super::link::Output,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
 }
 
 pub async fn run(cmd: PluginCommand) -> anyhow::Result<ExitCode> {
@@ -54,6 +77,42 @@ pub async fn run(cmd: PluginCommand) -> anyhow::Result<ExitCode> {
                 info.actions.len()
             );
             Ok(ExitCode::SUCCESS)
+        }
+        PluginCommand::Test {
+            file,
+            scenario,
+            instance,
+            faults,
+            output,
+            limits,
+        } => {
+            let plugin = load(&file).await?;
+            let limits = plugin
+                .limits()
+                .with_overrides(&limits.overrides())
+                .map_err(|e| BadInput(e.to_string()))?;
+            let plugin = plugin.with_limits(limits);
+            let options = testkit::Options {
+                scenario,
+                instance,
+                faults,
+            };
+            let report =
+                testkit::run(&plugin, &file, &options)
+                    .await
+                    .map_err(|e| match e.downcast::<testkit::InputError>() {
+                        Ok(input) => BadInput(input.0).into(),
+                        Err(e) => e,
+                    })?;
+            match output {
+                super::link::Output::Json => println!("{}", report.to_json()),
+                super::link::Output::Text => print!("{}", report.to_text()),
+            }
+            Ok(if report.passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
     }
 }
