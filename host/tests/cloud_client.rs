@@ -115,6 +115,10 @@ impl Server {
                     per_second: 0.0, // unlimited: these tests are about retries
                     burst: 1,
                 },
+                read: Rate {
+                    per_second: 0.0,
+                    burst: 1,
+                },
                 overrides: Default::default(),
             },
             ..CloudConfig::with_endpoint(Some(self.url.clone()))

@@ -18,7 +18,11 @@ pub struct Rate {
 /// Rates: a conservative default and overrides per (product, action), case-insensitive.
 #[derive(Debug, Clone)]
 pub struct RateLimits {
+    /// Writes (and any action that is not a read).
     pub default: Rate,
+    /// Reads (`Describe*`, `List*`, `Get*`, ...): their quotas are larger, and the waiters and the
+    /// whitelist guard read in bursts.
+    pub read: Rate,
     pub overrides: HashMap<(String, String), Rate>,
 }
 
@@ -29,6 +33,11 @@ impl Default for RateLimits {
             default: Rate {
                 per_second: 2.0,
                 burst: 2,
+            },
+            // Below the smallest published read quota dwlink meets (DescribeCens 300/60 s).
+            read: Rate {
+                per_second: 4.0,
+                burst: 4,
             },
             overrides: HashMap::new(),
         }
@@ -48,7 +57,11 @@ impl RateLimits {
         self.overrides
             .get(&(product.to_ascii_lowercase(), action.to_ascii_lowercase()))
             .copied()
-            .unwrap_or(self.default)
+            .unwrap_or(if super::is_read(action) {
+                self.read
+            } else {
+                self.default
+            })
     }
 }
 

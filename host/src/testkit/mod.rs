@@ -260,6 +260,10 @@ impl Env {
                 per_second: 10_000.0,
                 burst: 10_000,
             },
+            read: Rate {
+                per_second: 10_000.0,
+                burst: 10_000,
+            },
             overrides: Default::default(),
         };
         let cloud = Cloud::new(config)?;
