@@ -56,6 +56,11 @@ impl Engine {
             report.bad_input = matches!(e, EngineError::Input(_));
             report.error = Some(e.to_string());
         }
+        // DataWorks cannot connect: walk the hops and name the broken one.
+        if report.status == Status::NotConnected {
+            self.progress("dwlink: connectivity test failed; diagnosing hop by hop");
+            report.diagnosis = Some(self.diagnose().await.map_err(|e| e.to_string()));
+        }
         report.calls = self.calls();
         report
     }

@@ -6,6 +6,7 @@
 
 pub mod apply;
 mod datasource;
+pub mod diagnose;
 pub mod facts;
 pub mod guard;
 pub mod journal;
@@ -16,6 +17,7 @@ pub mod preflight;
 pub mod report;
 
 pub use datasource::DataSource;
+pub use diagnose::{Diagnosis, Hop, HopStatus};
 pub use facts::Facts;
 pub use journal::Journal;
 pub use plan::{Action, Op, Plan};
@@ -51,6 +53,8 @@ pub struct Options {
     pub password: Option<String>,
     /// Print progress lines on stderr.
     pub progress: bool,
+    /// The plugin file, named in the commands diagnose suggests.
+    pub plugin_path: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -60,6 +64,7 @@ impl Default for Options {
             max_polls: 300,
             password: None,
             progress: true,
+            plugin_path: None,
         }
     }
 }
