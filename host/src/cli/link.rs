@@ -134,12 +134,12 @@ pub(super) async fn engine(
         .with_overrides(&overrides)
         .map_err(|e| BadInput(format!("{}: [limits]: {e}", spec.file.display())))?;
     let plugin = plugin.with_limits(limits);
-    let options = Options {
-        plugin_path: Some(args.plugin.clone()),
-        ..options
-    };
     let datasource = Arc::new(PluginDataSource::new(plugin, a.clone()));
-    Ok(Engine::new(a, Arc::new(b), datasource, spec, args.state_dir.clone()).with_options(options))
+    Ok(
+        Engine::new(a, Arc::new(b), datasource, spec, args.state_dir.clone())
+            .with_options(options)
+            .with_plugin_path(args.plugin.clone()),
+    )
 }
 
 /// Loads the link and builds its engine with credentials from the usual sources.

@@ -707,12 +707,7 @@ impl Walk<'_> {
 
         // A's attachment, in the same CEN (owned by B, attaching A's VPC).
         let atts_a = cen::list_vpc_attachments(self.b(), ra, Some(&cen_id), None).await?;
-        let mut atts_a: Vec<_> = atts_a
-            .into_iter()
-            .filter(|a| {
-                a.vpc_id == src_vpc && !matches!(a.status.as_str(), "Detaching" | "Detached")
-            })
-            .collect();
+        let mut atts_a: Vec<_> = atts_a.into_iter().filter(|a| a.vpc_id == src_vpc).collect();
         atts_a.sort_by_key(|a| a.status != "Attached");
         let Some(att_a) = atts_a.into_iter().next() else {
             let grants = vpc::describe_grants_to_cen(self.a(), ra, src_vpc).await?;
@@ -764,11 +759,16 @@ impl Walk<'_> {
         ];
         if tr_a != tr_b {
             let peers = cen::list_peer_attachments(self.b(), rb, &cen_id).await?;
-            let peer = peers.into_iter().find(|p| {
-                !matches!(p.status.as_str(), "Detaching" | "Detached")
-                    && ((p.transit_router_id == tr_a && p.peer_transit_router_id == tr_b)
-                        || (p.transit_router_id == tr_b && p.peer_transit_router_id == tr_a))
-            });
+            let mut peers: Vec<_> = peers
+                .into_iter()
+                .filter(|p| {
+                    (p.transit_router_id == tr_a && p.peer_transit_router_id == tr_b)
+                        || (p.transit_router_id == tr_b && p.peer_transit_router_id == tr_a)
+                })
+                .collect();
+            // An Attached one wins over one still attaching or going away.
+            peers.sort_by_key(|p| p.status != "Attached");
+            let peer = peers.into_iter().next();
             let Some(peer) = peer else {
                 let fix = self.rerun("cen.peer");
                 return Err(self.broken(
@@ -877,7 +877,6 @@ impl Engine {
             .await?
             .account_id;
         let plugin = self
-            .opts
             .plugin_path
             .as_ref()
             .map(|p| p.display().to_string())

@@ -53,8 +53,6 @@ pub struct Options {
     pub password: Option<String>,
     /// Print progress lines on stderr.
     pub progress: bool,
-    /// The plugin file, named in the commands diagnose suggests.
-    pub plugin_path: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -64,7 +62,6 @@ impl Default for Options {
             max_polls: 300,
             password: None,
             progress: true,
-            plugin_path: None,
         }
     }
 }
@@ -88,6 +85,8 @@ pub struct Engine {
     pub(crate) spec: LinkSpec,
     pub(crate) journal_dir: PathBuf,
     pub(crate) opts: Options,
+    /// The plugin file, named in the commands diagnose suggests.
+    pub(crate) plugin_path: Option<PathBuf>,
 }
 
 impl Engine {
@@ -107,11 +106,18 @@ impl Engine {
             spec,
             journal_dir: journal_dir.unwrap_or_else(journal::default_dir),
             opts: Options::default(),
+            plugin_path: None,
         }
     }
 
     pub fn with_options(mut self, opts: Options) -> Engine {
         self.opts = opts;
+        self
+    }
+
+    /// Names the plugin file in the fixes diagnose suggests (`dwlink-host run PLUGIN ...`).
+    pub fn with_plugin_path(mut self, path: PathBuf) -> Engine {
+        self.plugin_path = Some(path);
         self
     }
 
