@@ -6,14 +6,16 @@
 //!
 //! Needs `target/plugins/rds-mysql.wasm` (`cargo xtask plugins` builds it).
 
-use dwlink_host::cloud::{AssumeRoleSpec, Caller, Cloud, CloudConfig, Credentials};
+use dwlink_host::cloud::{
+    AssumeRoleSpec, BoxFuture, Call, Caller, Cloud, CloudConfig, CloudError, Credentials,
+};
 use dwlink_host::engine::{
     Diagnosis, Engine, HopStatus, Options, PluginDataSource, Report, Status,
 };
-use dwlink_host::network::cen;
 use dwlink_host::plugin::{PluginRuntime, RuntimeOptions};
 use dwlink_host::spec::{Access, LinkSpec};
 use dwlink_sim::{SimConfig, SimHandle, Simulator, Tamper, Timing};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -161,6 +163,11 @@ async fn engine(sim: &SimHandle, spec: LinkSpec, state: &Path) -> Engine {
     };
     let a: Arc<dyn Caller> =
         Arc::new(cloud.assume_role("A", &b, AssumeRoleSpec::new(arn.clone(), &spec.link_id())));
+    let zones = sim.with_world(|w| w.zones.clone());
+    let b = Arc::new(TrZones {
+        inner: Arc::new(b),
+        zones,
+    });
     let runtime = PluginRuntime::with_options(RuntimeOptions {
         cache_dir: Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache")),
         ..RuntimeOptions::default()
@@ -168,7 +175,7 @@ async fn engine(sim: &SimHandle, spec: LinkSpec, state: &Path) -> Engine {
     .unwrap();
     let plugin = runtime.load_file(&plugin_path()).await.unwrap();
     let ds = Arc::new(PluginDataSource::new(plugin, a.clone()));
-    Engine::new(a, Arc::new(b), ds, spec, Some(state.to_path_buf()))
+    Engine::new(a, b, ds, spec, Some(state.to_path_buf()))
         .with_options(Options {
             poll_interval: Duration::from_millis(5),
             max_polls: 200,
@@ -176,6 +183,28 @@ async fn engine(sim: &SimHandle, spec: LinkSpec, state: &Path) -> Engine {
             progress: false,
         })
         .with_plugin_path(plugin_path())
+}
+
+/// The simulator does not implement CBN `ListTransitRouterAvailableResource` yet, which the
+/// engine's CEN preflight reads (observe). This shim answers that one read with the scenario's
+/// zones of the region and forwards every other call to the simulator. Diagnose never calls it.
+struct TrZones {
+    inner: Arc<dyn Caller>,
+    zones: BTreeMap<String, Vec<String>>,
+}
+
+impl Caller for TrZones {
+    fn call(&self, call: Call) -> BoxFuture<'_, Result<serde_json::Value, CloudError>> {
+        if call.action == "ListTransitRouterAvailableResource" {
+            let zones = self.zones.get(&call.region).cloned().unwrap_or_default();
+            return Box::pin(async move { Ok(serde_json::json!({ "AvailableZones": zones })) });
+        }
+        self.inner.call(call)
+    }
+
+    fn account(&self) -> &str {
+        self.inner.account()
+    }
 }
 
 fn names(d: &Diagnosis) -> Vec<&str> {
@@ -394,12 +423,12 @@ async fn cen_inter_region_connection_deleted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cen_source_attachment_detached() {
+async fn cen_source_attachment_detaching() {
     let lab = Lab::connected("seed-cen.toml").await;
     let att = lab.step_id("cen.attach.source");
-    lab.set_status("transit-router-vpc-attachment", &att, "Detached");
+    lab.set_status("transit-router-vpc-attachment", &att, "Detaching");
     let d = lab.broken("cen.attach.source", &att).await;
-    assert!(d.hops.last().unwrap().message.contains("Detached"));
+    assert!(d.hops.last().unwrap().message.contains("Detaching"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -414,16 +443,21 @@ async fn cen_route_propagation_disabled() {
         .expect("the source transit router has a route table")
         .id
         .clone();
-    // A plain API call in account B (the CEN owner), behind dwlink's back.
-    let b = lab.sim.account("B").unwrap();
-    let cloud = Cloud::new(CloudConfig::with_endpoint(Some(lab.sim.endpoint()))).unwrap();
-    let b = cloud.with_credentials(
-        "B",
-        Credentials::access_key(b.access_key_id, b.access_key_secret),
-    );
-    b.call(cen::disable_propagation_call("cn-hangzhou", &att, &table))
-        .await
-        .unwrap();
+    // Behind dwlink's back (the simulator has no DisableTransitRouterRouteTablePropagation
+    // yet, and its tamper endpoint does not reach transit-router route tables): drop the
+    // propagation of A's attachment from the source transit router's table.
+    let removed = lab.sim.with_world(|w| {
+        let (_, _, router) = w.transit_router_mut(&tr).expect("transit router");
+        let t = router
+            .route_tables
+            .iter_mut()
+            .find(|t| t.id == table)
+            .expect("route table");
+        let before = t.propagations.len();
+        t.propagations.retain(|p| p.attachment_id != att);
+        before - t.propagations.len()
+    });
+    assert_eq!(removed, 1);
     let d = lab.broken("cen.route_table.source", &table).await;
     let hop = d.hops.last().unwrap();
     assert!(hop.message.contains(&att), "{hop:?}");
