@@ -12,6 +12,7 @@ use dwlink_host::cloud::{
 use dwlink_host::engine::{
     Diagnosis, Engine, HopStatus, Options, PluginDataSource, Report, Status,
 };
+use dwlink_host::network::dataworks;
 use dwlink_host::plugin::{PluginRuntime, RuntimeOptions};
 use dwlink_host::spec::{Access, LinkSpec};
 use dwlink_sim::{SimConfig, SimHandle, Simulator, Tamper, Timing};
@@ -42,6 +43,8 @@ fn link_path(name: &str) -> PathBuf {
 struct Lab {
     sim: SimHandle,
     engine: Engine,
+    /// Account B's caller, for the connectivity test.
+    b: Arc<dyn Caller>,
     report: Report,
     _state: tempfile::TempDir,
 }
@@ -59,11 +62,12 @@ impl Lab {
         let text = edit(std::fs::read_to_string(&path).unwrap());
         let spec = LinkSpec::parse(&path, &text).unwrap();
         let state = tempfile::tempdir().unwrap();
-        let engine = engine(&sim, spec, state.path()).await;
+        let (engine, b) = engine(&sim, spec, state.path()).await;
         let report = engine.run().await;
         Lab {
             sim,
             engine,
+            b,
             report,
             _state: state,
         }
@@ -126,6 +130,18 @@ impl Lab {
     /// Diagnoses and checks that exactly the last hop is broken, and that it is `name` with
     /// `resource_id`; returns the diagnosis.
     async fn broken(&self, name: &str, resource_id: &str) -> Diagnosis {
+        // The break is real: DataWorks' own test fails too.
+        let spec = self.engine.spec();
+        let c = dataworks::test_connectivity(
+            self.b.as_ref(),
+            &spec.dataworks.region,
+            spec.dataworks.workspace_id,
+            &self.step_id("dataworks.data_source"),
+            &spec.dataworks.resource_group_id,
+        )
+        .await
+        .unwrap();
+        assert_ne!(c.state, "Connectable", "the break did not break the link");
         let d = self.diagnose().await;
         let text = d.to_text();
         assert_eq!(d.first_broken.as_deref(), Some(name), "{text}");
@@ -151,7 +167,7 @@ impl Lab {
 
 /// The engine for `spec` against `sim`, as the CLI builds it: B with its keys, A through the
 /// link's role, the plugin bound to A.
-async fn engine(sim: &SimHandle, spec: LinkSpec, state: &Path) -> Engine {
+async fn engine(sim: &SimHandle, spec: LinkSpec, state: &Path) -> (Engine, Arc<dyn Caller>) {
     let b_info = sim.account("B").unwrap();
     let cloud = Cloud::new(CloudConfig::with_endpoint(Some(sim.endpoint()))).unwrap();
     let b = cloud.with_credentials(
@@ -164,7 +180,7 @@ async fn engine(sim: &SimHandle, spec: LinkSpec, state: &Path) -> Engine {
     let a: Arc<dyn Caller> =
         Arc::new(cloud.assume_role("A", &b, AssumeRoleSpec::new(arn.clone(), &spec.link_id())));
     let zones = sim.with_world(|w| w.zones.clone());
-    let b = Arc::new(TrZones {
+    let b: Arc<dyn Caller> = Arc::new(TrZones {
         inner: Arc::new(b),
         zones,
     });
@@ -175,14 +191,15 @@ async fn engine(sim: &SimHandle, spec: LinkSpec, state: &Path) -> Engine {
     .unwrap();
     let plugin = runtime.load_file(&plugin_path()).await.unwrap();
     let ds = Arc::new(PluginDataSource::new(plugin, a.clone()));
-    Engine::new(a, b, ds, spec, Some(state.to_path_buf()))
+    let engine = Engine::new(a, b.clone(), ds, spec, Some(state.to_path_buf()))
         .with_options(Options {
             poll_interval: Duration::from_millis(5),
             max_polls: 200,
             password: Some("sim-password".into()),
             progress: false,
         })
-        .with_plugin_path(plugin_path())
+        .with_plugin_path(plugin_path());
+    (engine, b)
 }
 
 /// The simulator does not implement CBN `ListTransitRouterAvailableResource` yet, which the
