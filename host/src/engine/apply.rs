@@ -511,7 +511,7 @@ fn resolve(call: &CallSpec, journal: &Journal) -> Result<crate::cloud::Call, Eng
         .map_err(EngineError::Other)
 }
 
-fn is_not_found(e: &CloudError) -> bool {
+pub(crate) fn is_not_found(e: &CloudError) -> bool {
     e.http_status == 404 || e.code.contains("NotFound") || e.code.contains("NotExist")
 }
 

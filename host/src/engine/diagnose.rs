@@ -122,15 +122,11 @@ impl From<EngineError> for Halt {
     }
 }
 
-fn is_not_found(e: &CloudError) -> bool {
-    e.http_status == 404 || e.code.contains("NotFound") || e.code.contains("NotExist")
-}
-
 /// A read of one named resource: not found is `None` (the hop is broken), other errors halt.
 fn found<T>(r: Result<T, CloudError>) -> Result<Option<T>, Halt> {
     match r {
         Ok(v) => Ok(Some(v)),
-        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) if super::apply::is_not_found(&e) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }
@@ -256,9 +252,9 @@ impl Walk<'_> {
 
         // 1. The resource group's network binding (VPC, vSwitch, CIDR) in B.
         let rg_id = spec.dataworks.resource_group_id.as_str();
-        let rg_at = |name| At {
-            name,
-            account: "",
+        let rg_at = || At {
+            name: "resource_group.network",
+            account: &uid_b,
             region: rb,
             id: rg_id,
         };
@@ -266,10 +262,7 @@ impl Walk<'_> {
             "bind resource group {rg_id} to a VPC and vSwitch in DataWorks > Resource Groups > Network Settings (account {uid_b}, {rb})"
         );
         let Some(rg) = found(dataworks::get_resource_group(self.b(), rb, rg_id).await)? else {
-            let at = At {
-                account: &uid_b,
-                ..rg_at("resource_group.network")
-            };
+            let at = rg_at();
             return Err(self.broken(
                 at,
                 format!("resource group {rg_id} does not exist"),
@@ -277,10 +270,7 @@ impl Walk<'_> {
             ));
         };
         if !rg.status.is_empty() && rg.status != "Normal" {
-            let at = At {
-                account: &uid_b,
-                ..rg_at("resource_group.network")
-            };
+            let at = rg_at();
             return Err(self.broken(
                 at,
                 format!("resource group {rg_id} is {}, not Normal", rg.status),
@@ -302,19 +292,13 @@ impl Walk<'_> {
                 ),
                 None => format!("resource group {rg_id} has no VPC binding"),
             };
-            let at = At {
-                account: &uid_b,
-                ..rg_at("resource_group.network")
-            };
+            let at = rg_at();
             return Err(self.broken(at, what, bind_fix));
         };
         let dw_vsw = found(vpc::describe_vswitch(self.b(), rb, &network.vswitch_id).await)?
             .filter(|v| v.vpc_id.is_empty() || v.vpc_id == network.vpc_id);
         let Some(dw_vsw) = dw_vsw else {
-            let at = At {
-                account: &uid_b,
-                ..rg_at("resource_group.network")
-            };
+            let at = rg_at();
             return Err(self.broken(
                 at,
                 format!(
@@ -332,10 +316,7 @@ impl Walk<'_> {
         };
         let dw_vpc = network.vpc_id.clone();
         self.ok(
-            At {
-                account: &uid_b,
-                ..rg_at("resource_group.network")
-            },
+            rg_at(),
             format!(
                 "resource group {rg_id} uses network {}: VPC {dw_vpc}, vSwitch {} ({dw_cidr})",
                 network.id, dw_vsw.id
@@ -606,7 +587,11 @@ impl Walk<'_> {
             region: ra,
             id,
         };
-        let p = found(peer::get(self.a(), ra, id).await)?.filter(|p| !p.id.is_empty());
+        // dwlink creates it in A (requester); a reused one may have been requested from B.
+        let mut p = found(peer::get(self.a(), ra, id).await)?.filter(|p| !p.id.is_empty());
+        if p.is_none() {
+            p = found(peer::get(self.b(), rb, id).await)?.filter(|p| !p.id.is_empty());
+        }
         let gone_fix = format!(
             "delete the route entries that point at {id} (route.source in account {uid_a}, route.dataworks in account {}), then {}",
             self.uid_b,
