@@ -8,8 +8,10 @@
 
 use super::{Engine, EngineError, Side};
 use crate::cloud::{Caller, CloudError};
-use crate::network::{cen, dataworks, peer, sts, vpc};
+use crate::network::json::{arr, s};
+use crate::network::{CBN, cen, dataworks, peer, send, sts, vpc};
 use crate::plugin::{Location, WhitelistGroup};
+use dwlink_acs::Params;
 use ipnet::Ipv4Net;
 use serde::Serialize;
 use std::fmt::Write;
@@ -402,7 +404,8 @@ impl Walk<'_> {
             }
             "Attachment" => {
                 self.mode = Some("cen".into());
-                self.cen(&hop_id, &location.vpc_id, &dw_vpc).await?
+                self.cen(&hop_id, &location.vpc_id, &dw_vpc, src_cidr, dw_cidr)
+                    .await?
             }
             other => {
                 let fix = self.rerun("route.dataworks");
@@ -650,7 +653,14 @@ impl Walk<'_> {
     /// CEN: both VPC attachments Attached, the inter-region connection when the regions differ,
     /// and each transit router's route table associated with and learning from every attachment
     /// of the path. Returns A's attachment id (the next hop of the route back).
-    async fn cen(&mut self, att_b_id: &str, src_vpc: &str, dw_vpc: &str) -> Result<String, Halt> {
+    async fn cen(
+        &mut self,
+        att_b_id: &str,
+        src_vpc: &str,
+        dw_vpc: &str,
+        src_cidr: Ipv4Net,
+        dw_cidr: Ipv4Net,
+    ) -> Result<String, Halt> {
         let spec = self.e.spec.clone();
         let (ra, rb) = (spec.source.region.as_str(), spec.dataworks.region.as_str());
         let uid_b = self.uid_b.clone();
@@ -742,6 +752,7 @@ impl Walk<'_> {
             (att_b.id.clone(), tr_b.clone(), rb.to_string(), "dataworks"),
             (att_a.id.clone(), tr_a.clone(), ra.to_string(), "source"),
         ];
+        let mut peer_id = None;
         if tr_a != tr_b {
             let peers = cen::list_peer_attachments(self.b(), rb, &cen_id).await?;
             let mut peers: Vec<_> = peers
@@ -793,11 +804,15 @@ impl Walk<'_> {
                 "peer.dataworks",
             ));
             links.push((peer.id.clone(), tr_a.clone(), ra.to_string(), "peer.source"));
+            peer_id = Some(peer.id.clone());
         }
         let mut routers = vec![(tr_b.clone(), rb.to_string(), "dataworks")];
         if tr_a != tr_b {
             routers.push((tr_a.clone(), ra.to_string(), "source"));
         }
+        // First every table's associations and propagations (a missing propagation in one
+        // region shows up as a missing route in the other), then the routes they produce.
+        let mut tables = Vec::new();
         for (tr, region, side) in routers {
             let name = format!("cen.route_table.{side}");
             let Some(table) = cen::system_route_table(self.b(), &region, &tr).await? else {
@@ -844,13 +859,92 @@ impl Walk<'_> {
                     }
                 }
             }
+            tables.push((tr, region, name, table));
+        }
+        for (tr, region, name, table) in tables {
+            // The routes those propagations produce: towards each side, via the attachment
+            // (or the inter-region connection) that leads there.
+            let towards_src = if tr == tr_a {
+                &att_a.id
+            } else {
+                peer_id.as_ref().unwrap_or(&att_a.id)
+            };
+            let towards_dw = if tr == tr_b {
+                &att_b.id
+            } else {
+                peer_id.as_ref().unwrap_or(&att_b.id)
+            };
+            let routes = tr_routes(self.b(), &region, &table.id).await?;
+            for (dest, via) in [(src_cidr, towards_src), (dw_cidr, towards_dw)] {
+                let routed = routes.iter().any(|(d, hop)| {
+                    hop == via && d.parse::<Ipv4Net>().is_ok_and(|d| d.contains(&dest))
+                });
+                if !routed {
+                    let table_id = table.id.clone();
+                    return Err(self.broken(
+                        At { name: &name, account: &uid_b, region: &region, id: &table_id },
+                        format!("route table {table_id} of transit router {tr} has no route to {dest} via {via}"),
+                        format!(
+                            "look for a conflicting or more specific route in {table_id} (CEN console > Transit Router > Route Table, account {uid_b}, {region}); the association and propagation of {via} are in place"
+                        ),
+                    ));
+                }
+            }
             self.ok(
                 At { name: &name, account: &uid_b, region: &region, id: &table.id },
-                format!("route table {} of transit router {tr} is associated with and learns from every attachment of the path", table.id),
+                format!(
+                    "route table {} of transit router {tr} learns from every attachment of the path and routes {src_cidr} via {towards_src}, {dw_cidr} via {towards_dw}",
+                    table.id
+                ),
             );
         }
         Ok(att_a.id)
     }
+}
+
+/// The routes of a transit-router route table, propagated and static: (destination, next-hop
+/// attachment). Follows NextToken.
+async fn tr_routes(
+    c: &dyn Caller,
+    region: &str,
+    table: &str,
+) -> Result<Vec<(String, String)>, CloudError> {
+    let mut out = Vec::new();
+    let mut token = String::new();
+    loop {
+        let v = send(
+            c,
+            CBN.call("ListTransitRouterRouteEntries", region).params(
+                Params::new()
+                    .set("RegionId", region)
+                    .set("TransitRouterRouteTableId", table)
+                    .set("MaxResults", 100)
+                    .set_opt("NextToken", (!token.is_empty()).then_some(&token)),
+            ),
+        )
+        .await?;
+        out.extend(
+            arr(&v, &["TransitRouterRouteEntries"])
+                .iter()
+                .filter(|x| {
+                    matches!(
+                        s(x, "TransitRouterRouteEntryStatus").as_str(),
+                        "" | "Active"
+                    )
+                })
+                .map(|x| {
+                    (
+                        s(x, "TransitRouterRouteEntryDestinationCidrBlock"),
+                        s(x, "TransitRouterRouteEntryNextHopId"),
+                    )
+                }),
+        );
+        token = s(&v, "NextToken");
+        if token.is_empty() {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 impl Engine {
