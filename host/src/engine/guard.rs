@@ -9,14 +9,8 @@ use std::collections::BTreeSet;
 /// The change the host asked the plugin for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change<'a> {
-    Add {
-        group: &'a str,
-        entries: &'a [String],
-    },
-    Remove {
-        group: &'a str,
-        entries: &'a [String],
-    },
+    Add { group: &'a str, entries: &'a [String] },
+    Remove { group: &'a str, entries: &'a [String] },
 }
 
 /// A broken invariant, named precisely so the user can act on it.
@@ -121,25 +115,13 @@ pub fn check(
         set.iter().map(|(g, k, _)| (g.clone(), k.clone())).collect()
     };
     let (b, a) = (strip(&before_set), strip(&after_set));
-    let who = |g: &str, e: &str| {
-        (
-            plugin.to_string(),
-            instance.to_string(),
-            g.to_string(),
-            e.to_string(),
-        )
-    };
+    let who = |g: &str, e: &str| (plugin.to_string(), instance.to_string(), g.to_string(), e.to_string());
 
     for (g, k, text) in &before_set {
         let expected_gone = !adding && g == group && asked.contains(k);
         if !expected_gone && !a.contains(&(g.clone(), k.clone())) {
             let (plugin, instance, group, entry) = who(g, text);
-            return Err(Violation::Lost {
-                plugin,
-                instance,
-                group,
-                entry,
-            });
+            return Err(Violation::Lost { plugin, instance, group, entry });
         }
     }
     for (g, k, text) in &after_set {
@@ -148,21 +130,11 @@ pub fn check(
         }
         let (plugin, instance, group_name, entry) = who(g, text);
         if open_to_all(text) {
-            return Err(Violation::OpenToAll {
-                plugin,
-                instance,
-                group: group_name,
-                entry,
-            });
+            return Err(Violation::OpenToAll { plugin, instance, group: group_name, entry });
         }
         let expected_new = adding && g == group && asked.contains(k);
         if !expected_new {
-            return Err(Violation::Unexpected {
-                plugin,
-                instance,
-                group: group_name,
-                entry,
-            });
+            return Err(Violation::Unexpected { plugin, instance, group: group_name, entry });
         }
     }
     for k in &asked {
@@ -174,13 +146,7 @@ pub fn check(
             };
             let (plugin, instance, group, entry) = who(group, &entry);
             let state = if adding { "missing from" } else { "still in" };
-            return Err(Violation::NotApplied {
-                plugin,
-                instance,
-                group,
-                entry,
-                state,
-            });
+            return Err(Violation::NotApplied { plugin, instance, group, entry, state });
         }
     }
     Ok(())
@@ -215,15 +181,9 @@ mod tests {
             ("dataworks", &[RG]),
         ]);
         let asked = cidrs(&[RG]);
-        let add = Change::Add {
-            group: "dataworks",
-            entries: &asked,
-        };
+        let add = Change::Add { group: "dataworks", entries: &asked };
         assert_eq!(check("p", "rm-1", &before, &after, add), Ok(()));
-        let remove = Change::Remove {
-            group: "dataworks",
-            entries: &asked,
-        };
+        let remove = Change::Remove { group: "dataworks", entries: &asked };
         assert_eq!(check("p", "rm-1", &after, &before, remove), Ok(()));
     }
 
@@ -233,20 +193,9 @@ mod tests {
         // A Cover of the wrong group would do this.
         let after = groups(&[("default", &["10.20.0.0/16"]), ("app", &[RG])]);
         let asked = cidrs(&[RG]);
-        let err = check(
-            "cover",
-            "rm-1",
-            &before,
-            &after,
-            Change::Add {
-                group: "app",
-                entries: &asked,
-            },
-        )
-        .unwrap_err();
-        assert!(
-            matches!(&err, Violation::Lost { entry, group, .. } if entry == "192.168.7.15" && group == "app")
-        );
+        let err = check("cover", "rm-1", &before, &after, Change::Add { group: "app", entries: &asked })
+            .unwrap_err();
+        assert!(matches!(&err, Violation::Lost { entry, group, .. } if entry == "192.168.7.15" && group == "app"));
         assert!(err.to_string().contains("plugin cover"));
     }
 
@@ -254,37 +203,13 @@ mod tests {
     fn open_to_all_and_unexpected_entries_are_refused() {
         let before = groups(&[("default", &["10.20.0.0/16"])]);
         let asked = cidrs(&[RG]);
-        let after = groups(&[
-            ("default", &["10.20.0.0/16"]),
-            ("dataworks", &[RG, "0.0.0.0/0"]),
-        ]);
-        let err = check(
-            "p",
-            "rm-1",
-            &before,
-            &after,
-            Change::Add {
-                group: "dataworks",
-                entries: &asked,
-            },
-        )
-        .unwrap_err();
+        let after = groups(&[("default", &["10.20.0.0/16"]), ("dataworks", &[RG, "0.0.0.0/0"])]);
+        let err = check("p", "rm-1", &before, &after, Change::Add { group: "dataworks", entries: &asked })
+            .unwrap_err();
         assert!(matches!(err, Violation::OpenToAll { .. }));
-        let after = groups(&[
-            ("default", &["10.20.0.0/16", "8.8.8.8"]),
-            ("dataworks", &[RG]),
-        ]);
-        let err = check(
-            "p",
-            "rm-1",
-            &before,
-            &after,
-            Change::Add {
-                group: "dataworks",
-                entries: &asked,
-            },
-        )
-        .unwrap_err();
+        let after = groups(&[("default", &["10.20.0.0/16", "8.8.8.8"]), ("dataworks", &[RG])]);
+        let err = check("p", "rm-1", &before, &after, Change::Add { group: "dataworks", entries: &asked })
+            .unwrap_err();
         assert!(matches!(err, Violation::Unexpected { .. }));
         assert!(open_to_all("0.0.0.0/0") && open_to_all("%") && !open_to_all("0.0.0.0/8"));
     }
@@ -293,42 +218,12 @@ mod tests {
     fn a_change_that_did_not_happen_is_reported() {
         let before = groups(&[("default", &["10.20.0.0/16"])]);
         let asked = cidrs(&[RG]);
-        let err = check(
-            "p",
-            "rm-1",
-            &before,
-            &before,
-            Change::Add {
-                group: "dataworks",
-                entries: &asked,
-            },
-        )
-        .unwrap_err();
-        assert!(matches!(
-            err,
-            Violation::NotApplied {
-                state: "missing from",
-                ..
-            }
-        ));
+        let err = check("p", "rm-1", &before, &before, Change::Add { group: "dataworks", entries: &asked })
+            .unwrap_err();
+        assert!(matches!(err, Violation::NotApplied { state: "missing from", .. }));
         let with = groups(&[("default", &["10.20.0.0/16"]), ("dataworks", &[RG])]);
-        let err = check(
-            "p",
-            "rm-1",
-            &with,
-            &with,
-            Change::Remove {
-                group: "dataworks",
-                entries: &asked,
-            },
-        )
-        .unwrap_err();
-        assert!(matches!(
-            err,
-            Violation::NotApplied {
-                state: "still in",
-                ..
-            }
-        ));
+        let err = check("p", "rm-1", &with, &with, Change::Remove { group: "dataworks", entries: &asked })
+            .unwrap_err();
+        assert!(matches!(err, Violation::NotApplied { state: "still in", .. }));
     }
 }

@@ -26,10 +26,7 @@ impl PluginDataSource {
         cidrs: Vec<String>,
         adding: bool,
     ) -> anyhow::Result<()> {
-        let before = self
-            .plugin
-            .whitelist_list(self.caller.clone(), &instance)
-            .await?;
+        let before = self.plugin.whitelist_list(self.caller.clone(), &instance).await?;
         if adding {
             self.plugin
                 .whitelist_add(self.caller.clone(), &instance, &group, &cidrs)
@@ -39,20 +36,11 @@ impl PluginDataSource {
                 .whitelist_remove(self.caller.clone(), &instance, &group, &cidrs)
                 .await?;
         }
-        let after = self
-            .plugin
-            .whitelist_list(self.caller.clone(), &instance)
-            .await?;
+        let after = self.plugin.whitelist_list(self.caller.clone(), &instance).await?;
         let change = if adding {
-            Change::Add {
-                group: &group,
-                entries: &cidrs,
-            }
+            Change::Add { group: &group, entries: &cidrs }
         } else {
-            Change::Remove {
-                group: &group,
-                entries: &cidrs,
-            }
+            Change::Remove { group: &group, entries: &cidrs }
         };
         guard::check(self.plugin.name(), &instance.id, &before, &after, change)?;
         Ok(())
