@@ -372,30 +372,12 @@ impl Walk<'_> {
             &table_b,
             &entries_b,
             &src_cidr,
+            "the data source's vSwitch",
             None,
         )?;
 
         // 4. The transport, as B's route says; then 5. the route back in A.
         let (hop_type, hop_id) = (entry_b.next_hop_type.clone(), entry_b.next_hop_id.clone());
-        let table_a_vsw =
-            match found(vpc::describe_vswitch(self.a(), ra, &location.vswitch_id).await)? {
-                Some(v) => v,
-                None => {
-                    return Err(self.broken(
-                        At {
-                            name: "route.source",
-                            account: &uid_a,
-                            region: ra,
-                            id: &location.vswitch_id,
-                        },
-                        format!(
-                            "vSwitch {} of instance {instance_id} does not exist",
-                            location.vswitch_id
-                        ),
-                        format!("check instance {instance_id} in account {uid_a}, {ra}"),
-                    ));
-                }
-            };
         let back_hop = match hop_type.as_str() {
             "VpcPeer" => {
                 self.mode = Some("peering".into());
@@ -419,6 +401,25 @@ impl Walk<'_> {
                 ));
             }
         };
+        let table_a_vsw =
+            match found(vpc::describe_vswitch(self.a(), ra, &location.vswitch_id).await)? {
+                Some(v) => v,
+                None => {
+                    return Err(self.broken(
+                        At {
+                            name: "route.source",
+                            account: &uid_a,
+                            region: ra,
+                            id: &location.vswitch_id,
+                        },
+                        format!(
+                            "vSwitch {} of instance {instance_id} does not exist",
+                            location.vswitch_id
+                        ),
+                        format!("check instance {instance_id} in account {uid_a}, {ra}"),
+                    ));
+                }
+            };
         let table_a =
             super::observe::route_table_of(self.a(), ra, &location.vpc_id, &table_a_vsw).await?;
         let entries_a = vpc::describe_route_entries(self.a(), ra, &table_a, None).await?;
@@ -429,6 +430,7 @@ impl Walk<'_> {
             &table_a,
             &entries_a,
             &dw_cidr,
+            "the resource group's vSwitch",
             Some((&hop_type, &back_hop)),
         )?;
 
@@ -510,6 +512,7 @@ impl Walk<'_> {
         table: &str,
         entries: &[vpc::RouteEntry],
         dest: &Ipv4Net,
+        dest_is: &str,
         expect: Option<(&str, &str)>,
     ) -> Result<vpc::RouteEntry, Halt> {
         let Some(e) = best_route(entries, dest).cloned() else {
@@ -521,7 +524,7 @@ impl Walk<'_> {
                     region,
                     id: table,
                 },
-                format!("route table {table} has no entry to {dest}"),
+                format!("route table {table} has no entry to {dest} ({dest_is})"),
                 fix,
             ));
         };
