@@ -162,7 +162,11 @@ pub(super) async fn engine(
         .map_err(|e| BadInput(format!("{}: [limits]: {e}", spec.file.display())))?;
     let plugin = plugin.with_limits(limits);
     let datasource = Arc::new(PluginDataSource::new(plugin, a.clone()));
-    Ok(Engine::new(a, Arc::new(b), datasource, spec, args.state_dir.clone()).with_options(options))
+    Ok(
+        Engine::new(a, Arc::new(b), datasource, spec, args.state_dir.clone())
+            .with_options(options)
+            .with_plugin_path(args.plugin.clone()),
+    )
 }
 
 /// Loads the link and builds its engine with credentials from the usual sources.
@@ -213,9 +217,34 @@ pub async fn status(args: LinkArgs) -> anyhow::Result<ExitCode> {
     Ok(print(&engine.plan_report().await, args.output))
 }
 
+/// Walks the link's hops against the live state: exit 0 when every hop is ok, 3 when one is
+/// broken (it is named, with its account, region, resource id and fix), 1 when a read failed.
 pub async fn diagnose(args: LinkArgs) -> anyhow::Result<ExitCode> {
-    let _spec = load_spec(&args, "diagnose")?;
-    anyhow::bail!("`dwlink-host diagnose` is not built yet (issue 5)")
+    let engine = linked_engine(&args, "diagnose").await?;
+    let d = engine.diagnose().await.map_err(|e| {
+        anyhow::anyhow!(
+            "diagnose of link {} could not read the live state: {e}",
+            engine.link_id()
+        )
+    })?;
+    let calls = engine.calls();
+    match args.output {
+        Output::Json => {
+            let v = serde_json::json!({
+                "link_id": engine.link_id(),
+                "status": if d.is_ok() { "ok" } else { "broken" },
+                "calls": calls,
+                "diagnosis": d,
+            });
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        Output::Text => {
+            println!("link {}", engine.link_id());
+            print!("{}", d.to_text());
+            println!("calls: {} read, {} write", calls.read, calls.write);
+        }
+    }
+    Ok(ExitCode::from(d.exit_code()))
 }
 
 #[cfg(test)]

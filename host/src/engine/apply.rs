@@ -56,6 +56,11 @@ impl Engine {
             report.bad_input = matches!(e, EngineError::Input(_));
             report.error = Some(e.to_string());
         }
+        // DataWorks cannot connect: walk the hops and name the broken one.
+        if report.status == Status::NotConnected {
+            self.progress("dwlink: connectivity test failed; diagnosing hop by hop");
+            report.diagnosis = Some(self.diagnose().await.map_err(|e| e.to_string()));
+        }
         report.calls = self.calls();
         report
     }
@@ -562,7 +567,7 @@ fn is_settling(e: &CloudError) -> bool {
 
 /// The resource is already gone. `InvalidAction.NotFound` (an API the endpoint does not
 /// know) is not: treating it as gone would report a destroy that destroyed nothing.
-fn is_not_found(e: &CloudError) -> bool {
+pub(crate) fn is_not_found(e: &CloudError) -> bool {
     if e.code.starts_with("InvalidAction") || e.code.starts_with("InvalidVersion") {
         return false;
     }

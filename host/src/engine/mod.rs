@@ -6,6 +6,7 @@
 
 pub mod apply;
 mod datasource;
+pub mod diagnose;
 pub mod facts;
 pub mod guard;
 pub mod journal;
@@ -16,6 +17,7 @@ pub mod preflight;
 pub mod report;
 
 pub use datasource::DataSource;
+pub use diagnose::{Diagnosis, Hop, HopStatus};
 pub use facts::Facts;
 pub use journal::Journal;
 pub use plan::{Action, Op, Plan};
@@ -83,6 +85,8 @@ pub struct Engine {
     pub(crate) spec: LinkSpec,
     pub(crate) journal_dir: PathBuf,
     pub(crate) opts: Options,
+    /// The plugin file, named in the commands diagnose suggests.
+    pub(crate) plugin_path: Option<PathBuf>,
 }
 
 impl Engine {
@@ -102,11 +106,18 @@ impl Engine {
             spec,
             journal_dir: journal_dir.unwrap_or_else(journal::default_dir),
             opts: Options::default(),
+            plugin_path: None,
         }
     }
 
     pub fn with_options(mut self, opts: Options) -> Engine {
         self.opts = opts;
+        self
+    }
+
+    /// Names the plugin file in the fixes diagnose suggests (`dwlink-host run PLUGIN ...`).
+    pub fn with_plugin_path(mut self, path: PathBuf) -> Engine {
+        self.plugin_path = Some(path);
         self
     }
 

@@ -16,7 +16,7 @@ impl Engine {
         }
     }
 
-    fn plugin_err(&self, call: &str, e: anyhow::Error) -> EngineError {
+    pub(crate) fn plugin_err(&self, call: &str, e: anyhow::Error) -> EngineError {
         EngineError::Plugin {
             plugin: self.ds.info().name.clone(),
             call: call.into(),
@@ -193,21 +193,7 @@ async fn side(
         Some(v) => v.clone(),
         None => vpc::describe_vswitch(c, region, vswitch_id).await?,
     };
-    let route_table_id = if vswitch.route_table_id.is_empty() {
-        vpc::describe_route_tables(c, region, vpc_id)
-            .await?
-            .into_iter()
-            .find(|t| t.kind == "System")
-            .map(|t| t.id)
-            .ok_or_else(|| {
-                EngineError::Preflight(format!(
-                    "VPC {vpc_id} in account {}, {region} has no system route table",
-                    c.account()
-                ))
-            })?
-    } else {
-        vswitch.route_table_id.clone()
-    };
+    let route_table_id = route_table_of(c, region, vpc_id, &vswitch).await?;
     let route_entries = vpc::describe_route_entries(c, region, &route_table_id, None).await?;
     Ok(SideFacts {
         account_uid: uid.to_string(),
@@ -220,6 +206,29 @@ async fn side(
         cen_grants: Vec::new(),
         tr_zones: Vec::new(),
     })
+}
+
+/// The route table a vSwitch uses: its own, or the VPC's system table.
+pub(crate) async fn route_table_of(
+    c: &dyn Caller,
+    region: &str,
+    vpc_id: &str,
+    vswitch: &vpc::VSwitch,
+) -> Result<String, EngineError> {
+    if !vswitch.route_table_id.is_empty() {
+        return Ok(vswitch.route_table_id.clone());
+    }
+    vpc::describe_route_tables(c, region, vpc_id)
+        .await?
+        .into_iter()
+        .find(|t| t.kind == "System")
+        .map(|t| t.id)
+        .ok_or_else(|| {
+            EngineError::Preflight(format!(
+                "VPC {vpc_id} in account {}, {region} has no system route table",
+                c.account()
+            ))
+        })
 }
 
 async fn cen_details(

@@ -1,5 +1,6 @@
 //! What a run, plan or destroy tells the user: text for people, one JSON object for machines.
 
+use super::diagnose::Diagnosis;
 use crate::network::dataworks::Connectivity;
 use serde::Serialize;
 use std::fmt::Write;
@@ -59,7 +60,9 @@ pub struct Report {
     pub steps: Vec<StepReport>,
     pub calls: Calls,
     pub connectivity: Option<Connectivity>,
-    pub diagnosis: Option<serde_json::Value>,
+    /// Set by `run` when the connectivity test fails: the diagnosis, or why it could not run.
+    #[serde(serialize_with = "diagnosis_json")]
+    pub diagnosis: Option<Result<Diagnosis, String>>,
     pub notes: Vec<String>,
     pub error: Option<String>,
     /// The failure was the user's input (exit 2), e.g. an unset password variable.
@@ -139,13 +142,20 @@ impl Report {
             "calls: {} read, {} write",
             self.calls.read, self.calls.write
         );
+        match &self.diagnosis {
+            Some(Ok(d)) => out.push_str(&d.to_text()),
+            Some(Err(e)) => {
+                let _ = writeln!(out, "diagnosis failed: {e}");
+            }
+            None => {}
+        }
         if let Some(e) = &self.error {
             let _ = writeln!(out, "error: {e}");
         }
         let verdict = match self.status {
             Status::Connected => "connected",
             Status::NotConnected => {
-                "applied, but DataWorks cannot connect (run `dwlink-host diagnose`)"
+                "applied, but DataWorks cannot connect (see the diagnosis above)"
             }
             Status::Failed => "failed",
             Status::Destroyed => "destroyed: everything dwlink created for this link is gone",
@@ -153,6 +163,18 @@ impl Report {
         };
         let _ = writeln!(out, "result: {verdict}");
         out
+    }
+}
+
+/// `diagnosis` is the diagnosis object, `{"error": ...}` when it could not run, or null.
+fn diagnosis_json<S: serde::Serializer>(
+    d: &Option<Result<Diagnosis, String>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(Ok(d)) => d.serialize(s),
+        Some(Err(e)) => serde_json::json!({ "error": e }).serialize(s),
+        None => s.serialize_none(),
     }
 }
 
