@@ -406,3 +406,61 @@ async fn cen_killed_mid_way_is_undone_by_destroy() {
 fn gone(status: &str) -> bool {
     matches!(status, "Deleted" | "Detached")
 }
+
+/// Secrets never reach output, logs (even at trace) or the journal: account B's AccessKey
+/// secret, the STS tokens of the assumed role (`CAIS…` in the simulator, as in the cloud), the
+/// database password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_in_output_logs_or_journal_at_trace() {
+    let bench = Bench::start(Timing::Immediate, 1.0).await;
+    let secret = bench.sim.account("B").unwrap().access_key_secret;
+    let plugin = plugin("rds-mysql");
+    let mut seen = String::new();
+    for (cmd, link_name) in [
+        ("run", "seed-cen"),
+        ("diagnose", "seed-cen"),
+        ("destroy", "seed-cen"),
+    ] {
+        let link = link(link_name);
+        let mut command = bench.command(&[
+            cmd,
+            plugin.to_str().unwrap(),
+            "--link",
+            link.to_str().unwrap(),
+            "--output",
+            "json",
+        ]);
+        if cmd != "diagnose" {
+            command.arg("--yes");
+        }
+        command.env("RUST_LOG", "trace").env("DWLINK_LOG", "trace");
+        let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        seen.push_str(&String::from_utf8_lossy(&out.stdout));
+        seen.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    assert!(
+        seen.contains("TRACE") || seen.contains("DEBUG"),
+        "trace logging was not on"
+    );
+    for entry in std::fs::read_dir(bench.state.path()).unwrap().flatten() {
+        seen.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+    }
+    assert!(!seen.contains(&secret), "the AccessKey secret leaked");
+    assert!(
+        !seen.contains("sim-password"),
+        "the database password leaked"
+    );
+    let token = seen
+        .match_indices("CAIS")
+        .map(|(i, _)| &seen[i..(i + 40).min(seen.len())])
+        .find(|t| t.len() > 20 && t[4..].chars().take(16).all(|c| c.is_ascii_alphanumeric()));
+    assert!(token.is_none(), "an STS token leaked: {token:?}");
+    bench.sim.shutdown().await;
+}
