@@ -464,3 +464,29 @@ async fn no_secret_in_output_logs_or_journal_at_trace() {
     assert!(token.is_none(), "an STS token leaked: {token:?}");
     bench.sim.shutdown().await;
 }
+
+/// Without a terminal to confirm on, `run` and `destroy` need `--yes`, and change nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_without_yes_and_without_a_terminal_changes_nothing() {
+    let bench = Bench::start(Timing::Immediate, 1.0).await;
+    let before = inventory(&bench.state_view());
+    let plugin = plugin("rds-mysql");
+    let link = link("seed-peering");
+    for cmd in ["run", "destroy"] {
+        let mut command = bench.command(&[
+            cmd,
+            plugin.to_str().unwrap(),
+            "--link",
+            link.to_str().unwrap(),
+        ]);
+        command.stdin(Stdio::null());
+        let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {stderr}");
+        assert!(stderr.contains("--yes"), "{cmd}: {stderr}");
+    }
+    assert_eq!(inventory(&bench.state_view()), before);
+    bench.sim.shutdown().await;
+}

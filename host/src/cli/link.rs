@@ -185,6 +185,23 @@ async fn linked_engine(args: &LinkArgs, command: &str) -> anyhow::Result<Engine>
     .await
 }
 
+/// Asks on the terminal; without one there is nobody to ask, so `--yes` is required.
+fn confirm(command: &str, question: &str) -> anyhow::Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Err(BadInput(format!(
+            "`dwlink-host {command}` changes two cloud accounts and there is no terminal to confirm on: \
+             pass --yes (see what would change with `dwlink-host plan`)"
+        ))
+        .into());
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+}
+
 pub(super) fn print(report: &Report, output: Output) -> ExitCode {
     match output {
         Output::Json => println!("{}", report.to_json()),
@@ -198,6 +215,21 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         return super::demo::run(&args.link).await;
     }
     let engine = linked_engine(&args.link, "run").await?;
+    if !args.yes {
+        let plan = engine.plan_report().await;
+        if plan.exit_code() != 0 {
+            // Preflight problems or a failed read: show them; nothing was changed.
+            return Ok(print(&plan, args.link.output));
+        }
+        let n = plan.steps.len();
+        if n > 0 {
+            eprint!("{}", plan.to_text());
+            if !confirm("run", &format!("Apply these {n} changes?"))? {
+                eprintln!("dwlink: nothing was changed");
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
     Ok(print(&engine.run().await, args.link.output))
 }
 
@@ -208,6 +240,19 @@ pub async fn plan(args: LinkArgs) -> anyhow::Result<ExitCode> {
 
 pub async fn destroy(args: DestroyArgs) -> anyhow::Result<ExitCode> {
     let engine = linked_engine(&args.link, "destroy").await?;
+    if !args.yes
+        && !confirm(
+            "destroy",
+            &format!(
+                "Undo everything dwlink created for link {} (the whitelist entry, routes, {} it built)?",
+                engine.link_id(),
+                "the peering or CEN"
+            ),
+        )?
+    {
+        eprintln!("dwlink: nothing was changed");
+        return Ok(ExitCode::from(1));
+    }
     Ok(print(&engine.destroy().await, args.link.output))
 }
 
