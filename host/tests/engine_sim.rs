@@ -490,3 +490,36 @@ async fn run_without_yes_and_without_a_terminal_changes_nothing() {
     assert_eq!(inventory(&bench.state_view()), before);
     bench.sim.shutdown().await;
 }
+
+/// A peering deleted behind dwlink's back leaves route entries pointing at it: the next run
+/// refuses before any write and names the stale entry, rather than reporting them as done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_to_a_deleted_peering_is_named_not_reused() {
+    let bench = Bench::start(Timing::Immediate, 1.0).await;
+    let (code, report, stderr) = bench.json("run", "rds-mysql", "seed-peering").await;
+    assert_eq!(code, 0, "{report:#}\n{stderr}");
+    let peering = bench
+        .state_view()
+        .of_type("vpc-peer-connection")
+        .next()
+        .unwrap()
+        .id
+        .clone();
+    bench
+        .sim
+        .tamper(&dwlink_sim::Tamper::Delete {
+            kind: "vpc-peer-connection".into(),
+            id: peering.clone(),
+        })
+        .unwrap();
+    let (code, again, _) = bench.json("run", "rds-mysql", "seed-peering").await;
+    assert_ne!(code, 0, "{again:#}");
+    assert_eq!(again["calls"]["write"], 0, "{again:#}");
+    let text = again.to_string();
+    assert!(
+        text.contains(&peering),
+        "the stale next hop is not named: {again:#}"
+    );
+    assert!(text.contains("DeleteRouteEntry"), "no fix given: {again:#}");
+    bench.sim.shutdown().await;
+}

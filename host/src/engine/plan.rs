@@ -345,8 +345,23 @@ impl Builder<'_> {
     ) {
         let s = self.side(side).clone();
         if let Some(e) = s.route_entries.iter().find(|e| e.destination == dest) {
-            let same = e.next_hop_type == hop_type && (!hop_known || e.next_hop_id == hop);
-            if !same {
+            // With the hop still to be created (`!hop_known`), an entry of the same type points
+            // at some other connection (e.g. a peering deleted behind dwlink's back): using it
+            // would report a link that cannot carry traffic.
+            let same = e.next_hop_type == hop_type && hop_known && e.next_hop_id == hop;
+            if !same && e.next_hop_type == hop_type && !hop_known {
+                self.problems.push(Problem {
+                    check: "route entries do not conflict".into(),
+                    message: format!(
+                        "route table {} (account {}, {}) already routes {dest} to {} {}, which is not the connection this link uses (it is being created)",
+                        s.route_table_id, s.account_uid, s.region, e.next_hop_type, e.next_hop_id
+                    ),
+                    fix: format!(
+                        "delete route entry {} (DeleteRouteEntry in account {}, {}) if {} is gone, then run again",
+                        e.id, s.account_uid, s.region, e.next_hop_id
+                    ),
+                });
+            } else if !same {
                 self.problems.push(Problem {
                     check: "route entries do not conflict".into(),
                     message: format!(
