@@ -42,6 +42,10 @@ def test_cen_link_end_to_end(api):
         "CEN Active",
     )
 
+    for region in (B_REGION, A_REGION):
+        zones = api.call("cbn", "ListTransitRouterAvailableResource", account="B", region_id=region)
+        assert len(zones["AvailableZones"]) >= 2 and zones["MasterZones"], zones
+
     routers = {}
     for region in (B_REGION, A_REGION):
         routers[region] = api.call(
@@ -144,6 +148,7 @@ def test_cen_link_end_to_end(api):
         "peer attachment Attached",
     )
 
+    unlink = []
     for region, attachments in ((B_REGION, [b_attach]), (A_REGION, [a_attach, peer])):
         tables = api.call(
             "cbn", "ListTransitRouterRouteTables", account="B", transit_router_id=routers[region]
@@ -151,6 +156,7 @@ def test_cen_link_end_to_end(api):
         system = [t for t in tables if t["TransitRouterRouteTableType"] == "System"]
         assert len(system) == 1
         table = system[0]["TransitRouterRouteTableId"]
+        unlink.append((table, attachments))
         for attachment in attachments:
             api.call(
                 "cbn",
@@ -202,3 +208,56 @@ def test_cen_link_end_to_end(api):
         next_hop_id=a_attach,
     )["RouteEntryId"]
     assert route
+
+    # Teardown, as `dwlink-host destroy` does it: every delete, in reverse order.
+    wait_for(
+        lambda: api.call(
+            "vpc", "DescribeRouteEntryList", account="A", region_id=A_REGION, route_table_id=A_RTB, route_entry_id=route
+        )["RouteEntrys"]["RouteEntry"],
+        lambda e: e and e[0]["Status"] == "Available",
+        "route entry Available",
+    )
+    api.call("vpc", "DeleteRouteEntry", account="A", region_id=A_REGION, route_entry_id=route)
+    for table, attachments in unlink:
+        for attachment in attachments:
+            for action in ("DisableTransitRouterRouteTablePropagation", "DissociateTransitRouterAttachmentFromRouteTable"):
+                api.call(
+                    "cbn",
+                    action,
+                    account="B",
+                    transit_router_attachment_id=attachment,
+                    transit_router_route_table_id=table,
+                )
+        assert not api.call(
+            "cbn", "ListTransitRouterRouteTablePropagations", account="B", transit_router_route_table_id=table
+        )["TransitRouterPropagations"]
+    # A transit router with live attachments is refused.
+    code, _, _ = api.error("cbn", "DeleteTransitRouter", account="B", transit_router_id=routers[A_REGION])
+    assert code == "IncorrectStatus.TransitRouter"
+    api.call("cbn", "DeleteTransitRouterPeerAttachment", account="B", transit_router_attachment_id=peer)
+    wait_for(
+        lambda: api.call("cbn", "ListTransitRouterPeerAttachments", account="B", region_id=A_REGION, cen_id=cen)[
+            "TransitRouterAttachments"
+        ],
+        lambda s: s == [],
+        "peer attachment gone",
+    )
+    for region, attachment in ((B_REGION, b_attach), (A_REGION, a_attach)):
+        api.call("cbn", "DeleteTransitRouterVpcAttachment", account="B", transit_router_attachment_id=attachment)
+        wait_for(lambda r=region, a=attachment: attachment_status(api, r, a), lambda s: s == [], "attachment gone")
+    api.call(
+        "vpc",
+        "RevokeInstanceFromCen",
+        account="A",
+        region_id=A_REGION,
+        cen_id=cen,
+        cen_owner_id=int(B_UID),
+        instance_id=A_VPC,
+        instance_type="VPC",
+    )
+    api.call("vpc", "DeleteVSwitch", account="A", region_id=A_REGION, v_switch_id=vsw_i)
+    for region in (B_REGION, A_REGION):
+        api.call("cbn", "DeleteTransitRouter", account="B", transit_router_id=routers[region])
+    api.call("cbn", "DeleteCen", account="B", cen_id=cen)
+    assert cen not in [c["CenId"] for c in api.call("cbn", "DescribeCens", account="B")["Cens"]["Cen"]]
+
