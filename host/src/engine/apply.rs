@@ -319,9 +319,11 @@ impl Engine {
             ),
             Wait::VSwitch { id } => (vec!["Available".into()], Wait::VSwitch { id: r(id)? }),
         };
-        if !gone {
-            self.progress(&format!("dwlink: waiting for {}", w.describe()));
+        let shown = w.describe();
+        if !gone && !self.interactive {
+            self.progress(&format!("dwlink: waiting for {shown}"));
         }
+        let since = std::time::Instant::now();
         for poll in 0..self.opts.max_polls.max(1) {
             if poll > 0 {
                 tokio::time::sleep(self.opts.poll_interval).await;
@@ -370,9 +372,13 @@ impl Engine {
                     }
                 }
             };
+            if !gone {
+                self.waiting(&shown, status.as_deref(), since);
+            }
             match (gone, status) {
                 (true, None) => return Ok(()),
                 (false, Some(s)) if want.contains(&s) => {
+                    self.waited(&shown, since);
                     if let Wait::TransitRouter { id, .. } = &w {
                         let t = cen::system_route_table(b, region, id)
                             .await?

@@ -87,6 +87,8 @@ pub struct Engine {
     pub(crate) opts: Options,
     /// The plugin file, named in the commands diagnose suggests.
     pub(crate) plugin_path: Option<PathBuf>,
+    /// stderr is a terminal: waits show a live line.
+    pub(crate) interactive: bool,
 }
 
 impl Engine {
@@ -107,6 +109,7 @@ impl Engine {
             journal_dir: journal_dir.unwrap_or_else(journal::default_dir),
             opts: Options::default(),
             plugin_path: None,
+            interactive: std::io::IsTerminal::is_terminal(&std::io::stderr()),
         }
     }
 
@@ -147,6 +150,31 @@ impl Engine {
     pub(crate) fn progress(&self, line: &str) {
         if self.opts.progress {
             eprintln!("{line}");
+        }
+    }
+
+    /// On a terminal, one line rewritten in place while a wait lasts: what is awaited, its
+    /// current status, for how long. Elsewhere (CI logs, pipes) nothing: the plain line that
+    /// started the wait is enough.
+    pub(crate) fn waiting(&self, what: &str, status: Option<&str>, since: std::time::Instant) {
+        if self.opts.progress && self.interactive {
+            const SPIN: [char; 4] = ['|', '/', '-', '\\'];
+            let secs = since.elapsed().as_secs_f64();
+            let spin = SPIN[(secs * 4.0) as usize % SPIN.len()];
+            eprint!(
+                "\r\x1b[2K{spin} waiting for {what}: {} ({secs:.0} s)",
+                status.unwrap_or("not visible yet")
+            );
+        }
+    }
+
+    /// Ends a [`waiting`](Self::waiting) line.
+    pub(crate) fn waited(&self, what: &str, since: std::time::Instant) {
+        if self.opts.progress && self.interactive {
+            eprintln!(
+                "\r\x1b[2K  {what}: done after {:.1} s",
+                since.elapsed().as_secs_f64()
+            );
         }
     }
 }
