@@ -83,7 +83,10 @@ pub enum PluginError {
         call: &'static str,
         action: String,
     },
-    #[error("plugin {plugin}: {call}: tried to use {import}, which the sandbox does not provide")]
+    #[error(
+        "plugin {plugin}: {call}: tried to use {import}, which the sandbox does not provide{}",
+        denied_hint(import)
+    )]
     Denied {
         plugin: String,
         call: &'static str,
@@ -110,6 +113,17 @@ impl PluginError {
                 | PluginError::MissingWitVersion { .. }
                 | PluginError::Compile { .. }
         )
+    }
+}
+
+/// What usually pulls in a denied WASI interface, so the author knows what to change.
+fn denied_hint(import: &str) -> &'static str {
+    if import.starts_with("wasi:random/") {
+        " (a HashMap/HashSet seeds itself from wasi:random: use BTreeMap/BTreeSet)"
+    } else if import.starts_with("wasi:clocks/") {
+        " (Instant/SystemTime need a clock: the sandbox has none)"
+    } else {
+        ""
     }
 }
 
@@ -149,6 +163,33 @@ mod tests {
         let text = e.to_string();
         assert!(text.contains("9.0.0") && text.contains("0.1.0"), "{text}");
         assert!(e.is_load_error());
+    }
+
+    #[test]
+    fn denied_random_and_clocks_say_what_to_change() {
+        let denied = |import: &str| {
+            PluginError::Denied {
+                plugin: "my-postgresql".into(),
+                call: "whitelist-list",
+                import: import.into(),
+            }
+            .to_string()
+        };
+        assert_eq!(
+            denied("wasi:random/insecure-seed@0.2.6 (insecure-seed)"),
+            "plugin my-postgresql: whitelist-list: tried to use wasi:random/insecure-seed@0.2.6 \
+             (insecure-seed), which the sandbox does not provide (a HashMap/HashSet seeds itself \
+             from wasi:random: use BTreeMap/BTreeSet)"
+        );
+        assert!(
+            denied("wasi:clocks/monotonic-clock@0.2.6 (now)").ends_with(
+                "does not provide (Instant/SystemTime need a clock: the sandbox has none)"
+            )
+        );
+        assert!(
+            denied("wasi:filesystem/preopens@0.2.6 (get-directories)")
+                .ends_with("which the sandbox does not provide")
+        );
     }
 
     #[test]
