@@ -523,3 +523,36 @@ async fn a_route_to_a_deleted_peering_is_named_not_reused() {
     assert!(text.contains("DeleteRouteEntry"), "no fix given: {again:#}");
     bench.sim.shutdown().await;
 }
+
+/// A step that creates nothing with an id (the grant of A's VPC to B's CEN), sent but never
+/// confirmed (the run died between the call and the journal write): destroy still revokes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unconfirmed_grant_is_revoked_by_destroy() {
+    let bench = Bench::start(Timing::Immediate, 1.0).await;
+    let before = inventory(&bench.state_view());
+    let (code, report, stderr) = bench.json("run", "rds-mysql", "seed-cen").await;
+    assert_eq!(code, 0, "{report:#}\n{stderr}");
+    assert_eq!(count(&bench.state_view(), "cen-grant"), 1);
+    // Rewrite the journal as a kill right after the GrantInstanceToCen call would leave it.
+    let path = std::fs::read_dir(bench.state.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().and_then(|e| e.to_str()) == Some("json"))
+        .expect("a journal");
+    let mut journal: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let entries = journal["entries"].as_array_mut().expect("journal entries");
+    let grant = entries
+        .iter_mut()
+        .find(|e| e["step"] == "cen.grant")
+        .expect("a cen.grant step");
+    grant["state"] = "sent".into();
+    std::fs::write(&path, serde_json::to_string(&journal).unwrap()).unwrap();
+
+    let (code, undone, stderr) = bench.json("destroy", "rds-mysql", "seed-cen").await;
+    assert_eq!(code, 0, "{undone:#}\n{stderr}");
+    let after = inventory(&bench.state_view());
+    assert_eq!(after.resources, before.resources, "{undone:#}");
+    bench.sim.shutdown().await;
+}

@@ -259,10 +259,17 @@ impl Engine {
     }
 
     fn plugin_error(&self, call: &str, e: anyhow::Error) -> EngineError {
+        let plugin = self.ds.info().name.clone();
+        let mut message = format!("{e:#}");
+        // Errors from the runtime already say `plugin NAME: CALL: `; say it once.
+        let prefix = format!("plugin {plugin}: {call}: ");
+        if let Some(rest) = message.strip_prefix(&prefix) {
+            message = rest.to_string();
+        }
         EngineError::Plugin {
-            plugin: self.ds.info().name.clone(),
+            plugin,
             call: call.into(),
-            message: format!("{e:#}"),
+            message,
         }
     }
 
@@ -449,6 +456,15 @@ impl Engine {
                                     "step {step} was sent but never confirmed; it created {id}, which is undone too"
                                 ));
                             }
+                            // No id to find (a grant, an association): if its undo does not
+                            // need one, send it anyway; a "not found" answer means it never
+                            // took effect.
+                            None if undo_needs_no_id(journal.entry(&step), &step) => {
+                                journal.done(&step, None).map_err(jerr)?;
+                                report.notes.push(format!(
+                                    "step {step} was sent but never confirmed; it is undone in case it took effect"
+                                ));
+                            }
                             None => report.notes.push(format!(
                                 "step {step} was sent but never confirmed, and nothing it would have created exists"
                             )),
@@ -530,11 +546,31 @@ impl Engine {
                 Ok(())
             }
             Op::Cloud { undo: None, .. } | Op::Wait { .. } => Ok(()),
-            Op::WhitelistAdd { group, cidr } => self
-                .ds
-                .whitelist_remove(self.instance(), group.clone(), vec![cidr.clone()])
-                .await
-                .map_err(|e| self.plugin_error("whitelist-remove", e)),
+            Op::WhitelistAdd { group, cidr } => {
+                // The instance may still be applying the add an interrupted run sent (e.g. RDS
+                // `DBInstanceNetTypeChanging`): the plugin says InvalidState; wait and retry.
+                let mut polls = 0;
+                loop {
+                    match self
+                        .ds
+                        .whitelist_remove(self.instance(), group.clone(), vec![cidr.clone()])
+                        .await
+                    {
+                        Ok(()) => return Ok(()),
+                        Err(e) if is_invalid_state(&e) && polls < self.opts.max_polls => {
+                            if polls == 0 {
+                                self.progress(&format!(
+                                    "dwlink: {} is still changing; waiting to remove {cidr} from its whitelist",
+                                    self.spec.source.instance_id
+                                ));
+                            }
+                            polls += 1;
+                            tokio::time::sleep(self.opts.poll_interval).await;
+                        }
+                        Err(e) => return Err(self.plugin_error("whitelist-remove", e)),
+                    }
+                }
+            }
             Op::RegisterDataSource { .. } => {
                 let Some(id) = &entry.resource_id else {
                     return Ok(());
@@ -560,6 +596,33 @@ fn jerr(e: super::journal::JournalError) -> EngineError {
 fn resolve(call: &CallSpec, journal: &Journal) -> Result<crate::cloud::Call, EngineError> {
     call.resolve(&|n| journal.lookup(n))
         .map_err(EngineError::Other)
+}
+
+/// The plugin reported the instance is not in a state that allows the change yet.
+fn is_invalid_state(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<crate::plugin::PluginError>(),
+            Some(crate::plugin::PluginError::Failure {
+                failure: crate::plugin::PluginFailure::InvalidState(_),
+                ..
+            })
+        ) || matches!(
+            c.downcast_ref::<crate::plugin::PluginFailure>(),
+            Some(crate::plugin::PluginFailure::InvalidState(_))
+        )
+    })
+}
+
+/// The step's undo call is complete without the step's own resource id.
+fn undo_needs_no_id(entry: Option<&Entry>, step: &str) -> bool {
+    let own = format!("${{{step}}}");
+    match entry.map(|e| &e.action.op) {
+        Some(Op::Cloud {
+            undo: Some(undo), ..
+        }) => undo.params.iter().all(|(_, v)| !v.contains(&own)),
+        _ => false,
+    }
 }
 
 /// The resource (or one it depends on) is in a state that does not allow the call yet, e.g.
