@@ -46,6 +46,7 @@ async fn run_once(plugin: &Plugin, spec: &LinkSpec) -> (Duration, Report) {
         spec.clone(),
         Some(state.path().to_path_buf()),
     )
+    .with_accounting(cloud)
     .with_options(Options {
         poll_interval: Duration::from_millis(1),
         password: Some("bench-password".into()),
@@ -88,8 +89,8 @@ fn bench(c: &mut Criterion) {
         let (_, report) = tokio.block_on(run_once(&plugin, &spec));
         assert_eq!(report.exit_code(), 0, "{}", report.to_text());
         eprintln!(
-            "link_seed/{mode}: {} read + {} write calls (excluding the plugin's own reads of the instance)",
-            report.calls.read, report.calls.write
+            "link_seed/{mode}: calls: {} (every call: the engine's, the plugin's, AssumeRole)",
+            report.calls
         );
         group.bench_function(mode, |b| {
             b.iter_custom(|iters| {

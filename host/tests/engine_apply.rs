@@ -550,3 +550,107 @@ async fn build_destroy_build_uses_fresh_client_tokens() {
     assert_eq!(again.status, Status::Connected, "{}", again.to_text());
     assert_eq!(w.count("peering"), 1);
 }
+
+/// The steps each step waits for, by name.
+fn waits_for(p: &plan::Plan) -> std::collections::BTreeMap<String, Vec<String>> {
+    plan::dependencies(&p.actions)
+        .into_iter()
+        .zip(&p.actions)
+        .map(|(deps, a)| {
+            (
+                a.step.clone(),
+                deps.iter().map(|&d| p.actions[d].step.clone()).collect(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn independent_steps_do_not_wait_for_each_other() {
+    let w = World::new();
+    let (_, p) = w.engine("seed-peering.toml").plan().await.unwrap();
+    let deps = waits_for(&p);
+    let none: Vec<String> = vec![];
+    assert_eq!(deps["peering.create"], none);
+    assert_eq!(deps["peering.accept"], ["peering.create"]);
+    // A route to the peering waits for it to be created and accepted (Activated).
+    assert_eq!(deps["route.source"], ["peering.create", "peering.accept"]);
+    assert_eq!(
+        deps["route.dataworks"],
+        ["peering.create", "peering.accept"]
+    );
+    // DataWorks and the whitelist need nothing from the network.
+    for step in ["dataworks.route", "whitelist.add", "dataworks.data_source"] {
+        assert_eq!(deps[step], none, "{step}");
+    }
+
+    let (_, p) = w.engine("seed-cen.toml").plan().await.unwrap();
+    let deps = waits_for(&p);
+    assert_eq!(deps["cen.create"], none);
+    assert_eq!(deps["vswitch.source"], none, "a vSwitch needs no CEN");
+    assert_eq!(deps["cen.tr.dataworks"], ["cen.create"]);
+    assert_eq!(deps["cen.tr.source"], ["cen.create"]);
+    assert_eq!(deps["cen.grant"], ["cen.create"]);
+    assert_eq!(
+        deps["cen.attach.source"],
+        ["cen.create", "cen.tr.source", "vswitch.source", "cen.grant"]
+    );
+    assert_eq!(
+        deps["cen.peer"],
+        ["cen.create", "cen.tr.dataworks", "cen.tr.source"]
+    );
+    assert_eq!(deps["cen.assoc.peer.source"], ["cen.tr.source", "cen.peer"]);
+    assert_eq!(deps["route.dataworks"], ["cen.attach.dataworks"]);
+    for step in ["dataworks.route", "whitelist.add", "dataworks.data_source"] {
+        assert_eq!(deps[step], none, "{step}");
+    }
+    // Writes to one transit-router route table are serialised; the two regions' are not.
+    let key = |s: &str| {
+        p.actions
+            .iter()
+            .find(|a| a.step == s)
+            .and_then(|a| a.serial_key())
+    };
+    assert_eq!(key("cen.assoc.source"), key("cen.prop.peer.source"));
+    assert_ne!(key("cen.assoc.source"), key("cen.assoc.dataworks"));
+    assert!(key("cen.assoc.source").is_some());
+    assert_eq!(key("dataworks.data_source"), None);
+}
+
+#[tokio::test]
+async fn steps_that_need_nothing_from_a_failing_step_still_run_and_are_undone() {
+    // Polling the peering fails, so nothing that waits for it starts; the DataWorks route,
+    // the whitelist entry and the data source wait for nothing and run alongside it.
+    let w = World::new();
+    w.state.lock().unwrap().fail = Some("GetVpcPeerConnectionAttribute".into());
+    let first = w.engine("seed-peering.toml").run().await;
+    assert_eq!(first.status, Status::Failed);
+    let status = |step: &str| {
+        first
+            .steps
+            .iter()
+            .find(|s| s.name == step)
+            .map(|s| s.status.clone())
+    };
+    assert_eq!(status("peering.create").as_deref(), Some("failed"));
+    assert_eq!(status("peering.accept"), None, "never started");
+    assert_eq!(status("route.source"), None, "never started");
+    for step in ["dataworks.route", "whitelist.add", "dataworks.data_source"] {
+        assert_eq!(status(step).as_deref(), Some("done"), "{}", first.to_text());
+    }
+    assert_eq!(w.count("dw-route"), 1);
+    assert_eq!(w.count("route-entry"), 0);
+    let d = w.engine("seed-peering.toml").destroy().await;
+    assert_eq!(d.status, Status::Destroyed, "{}", d.to_text());
+    for kind in ["peering", "route-entry", "dw-route", "data-source"] {
+        assert_eq!(w.count(kind), 0, "{kind} orphaned");
+    }
+    seed_whitelist_intact(&w);
+    assert!(
+        !w.whitelist()
+            .iter()
+            .any(|(_, e)| e.contains(&"172.16.66.0/24".to_string())),
+        "{:?}",
+        w.whitelist()
+    );
+}

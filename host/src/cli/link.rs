@@ -164,6 +164,7 @@ pub(super) async fn engine(
     let datasource = Arc::new(PluginDataSource::new(plugin, a.clone()));
     Ok(
         Engine::new(a, Arc::new(b), datasource, spec, args.state_dir.clone())
+            .with_accounting(cloud)
             .with_options(options)
             .with_plugin_path(args.plugin.clone()),
     )
@@ -286,7 +287,7 @@ pub async fn diagnose(args: LinkArgs) -> anyhow::Result<ExitCode> {
         Output::Text => {
             println!("link {}", engine.link_id());
             print!("{}", d.to_text());
-            println!("calls: {} read, {} write", calls.read, calls.write);
+            println!("calls: {calls}");
         }
     }
     Ok(ExitCode::from(d.exit_code()))

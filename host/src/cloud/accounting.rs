@@ -13,11 +13,14 @@ pub struct CallCounts {
     pub failures: u64,
 }
 
-/// Whether an action only reads (by the OpenAPI naming convention).
+/// Whether an action leaves the cloud as it was (by the OpenAPI naming convention). A test
+/// (DataWorks `TestDataSourceConnectivity`) and `AssumeRole` (temporary credentials, no
+/// resource) change nothing either, so a finished link's second run counts 0 writes.
 pub fn is_read(action: &str) -> bool {
-    ["Describe", "List", "Get", "Query", "Check"]
-        .iter()
-        .any(|p| action.starts_with(p))
+    action == "AssumeRole"
+        || ["Describe", "List", "Get", "Query", "Check", "Test"]
+            .iter()
+            .any(|p| action.starts_with(p))
 }
 
 #[derive(Default)]
@@ -65,7 +68,9 @@ mod tests {
     #[test]
     fn classifies_and_counts() {
         assert!(is_read("DescribeVpcs") && is_read("ListRoutes") && is_read("GetCallerIdentity"));
-        assert!(!is_read("CreateRoute") && !is_read("AssumeRole") && !is_read("ModifySecurityIps"));
+        assert!(is_read("TestDataSourceConnectivity") && is_read("AssumeRole"));
+        assert!(!is_read("CreateRoute") && !is_read("AcceptVpcPeerConnection"));
+        assert!(!is_read("ModifySecurityIps") && !is_read("GrantInstanceToCen"));
         let a = Accounting::default();
         a.call("b", "DescribeVpcs");
         a.call("b", "CreateRouteEntry");

@@ -1,6 +1,7 @@
-//! Apply, verify and destroy: executes a plan's actions in order, journaling each one before it
-//! is sent and after it succeeds, awaiting async states with bounded polling; then registers the
-//! data source and tests connectivity. Destroy undoes the journal in reverse.
+//! Apply, verify and destroy: executes a plan's actions, each as soon as the steps it depends on
+//! are done, journaling each one before it is sent and after it succeeds, awaiting async states
+//! with bounded polling; then registers the data source and tests connectivity. Destroy undoes
+//! the journal in reverse.
 
 use super::facts::Facts;
 use super::journal::{Entry, Journal};
@@ -10,6 +11,8 @@ use super::{Engine, EngineError, Side};
 use crate::cloud::{Caller, CloudError};
 use crate::network::{cen, dataworks, json, peer, vpc};
 use crate::plugin::ConnectionRequest;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use std::sync::Mutex;
 
 impl Engine {
     /// Observe, preflight and plan; nothing is written.
@@ -92,29 +95,12 @@ impl Engine {
             }
         }
 
-        for action in &plan.actions {
-            self.progress(&format!(
-                "dwlink: {} ({} {}): {}",
-                action.step,
-                action.account,
-                action.region,
-                action.summary()
-            ));
-            match self
-                .execute(action, &facts, &mut journal, password.as_deref())
-                .await
-            {
-                Ok(ids) => report.steps.push(step_report(action, "done", ids, None)),
-                Err(e) => {
-                    let msg = format!("step {}: {e}", action.step);
-                    let _ = journal.failed(&action.step, &msg);
-                    report
-                        .steps
-                        .push(step_report(action, "failed", vec![], Some(e.to_string())));
-                    return Err(EngineError::Other(msg));
-                }
-            }
-        }
+        let journal = Mutex::new(journal);
+        let applied = self
+            .apply_actions(&plan, &facts, &journal, password.as_deref(), report)
+            .await;
+        let journal = journal.into_inner().unwrap_or_else(|e| e.into_inner());
+        applied?;
 
         // Verify.
         let ds_id = journal
@@ -139,6 +125,97 @@ impl Engine {
             Status::NotConnected
         };
         report.connectivity = Some(c);
+        Ok(())
+    }
+
+    /// Runs the plan's actions, each as soon as the steps it depends on are done
+    /// ([`plan::dependencies`]), one at a time per resource it writes to
+    /// ([`Action::serial_key`]). After a failure nothing new starts; the steps already under
+    /// way finish (a call cut off mid-way would leave only a "sent" journal entry), then every
+    /// failure is reported.
+    async fn apply_actions(
+        &self,
+        plan: &Plan,
+        facts: &Facts,
+        journal: &Mutex<Journal>,
+        password: Option<&str>,
+        report: &mut Report,
+    ) -> Result<(), EngineError> {
+        #[derive(Clone, Copy, PartialEq)]
+        enum State {
+            Waiting,
+            Running,
+            Done,
+            Failed,
+        }
+        let actions = &plan.actions;
+        let deps = plan::dependencies(actions);
+        let keys: Vec<Option<String>> = actions.iter().map(Action::serial_key).collect();
+        let mut state = vec![State::Waiting; actions.len()];
+        let mut steps: Vec<Option<StepReport>> = vec![None; actions.len()];
+        let mut failures: Vec<String> = Vec::new();
+        let mut running = FuturesUnordered::new();
+        loop {
+            if failures.is_empty() {
+                for i in 0..actions.len() {
+                    let ready = state[i] == State::Waiting
+                        && deps[i].iter().all(|&d| state[d] == State::Done)
+                        && keys[i].as_ref().is_none_or(|k| {
+                            !(0..actions.len())
+                                .any(|j| state[j] == State::Running && keys[j].as_ref() == Some(k))
+                        });
+                    if !ready {
+                        continue;
+                    }
+                    state[i] = State::Running;
+                    let action = &actions[i];
+                    self.progress(&format!(
+                        "dwlink: {} ({} {}): {}",
+                        action.step,
+                        action.account,
+                        action.region,
+                        action.summary()
+                    ));
+                    running.push(async move {
+                        (i, self.execute(action, facts, journal, password).await)
+                    });
+                }
+            }
+            let Some((i, result)) = running.next().await else {
+                break;
+            };
+            let action = &actions[i];
+            match result {
+                Ok(ids) => {
+                    state[i] = State::Done;
+                    steps[i] = Some(step_report(action, "done", ids, None));
+                }
+                Err(e) => {
+                    state[i] = State::Failed;
+                    let msg = format!("step {}: {e}", action.step);
+                    let _ = lock(journal).failed(&action.step, &msg);
+                    steps[i] = Some(step_report(action, "failed", vec![], Some(e.to_string())));
+                    failures.push(msg);
+                }
+            }
+        }
+        report.steps.extend(steps.into_iter().flatten());
+        if !failures.is_empty() {
+            return Err(EngineError::Other(failures.join("; ")));
+        }
+        // Every dependency points backwards, so nothing can be left waiting; say so if it is.
+        let stuck: Vec<&str> = actions
+            .iter()
+            .zip(&state)
+            .filter(|(_, s)| **s != State::Done)
+            .map(|(a, _)| a.step.as_str())
+            .collect();
+        if !stuck.is_empty() {
+            return Err(EngineError::Other(format!(
+                "steps {} could not be ordered; this is a bug in dwlink, please report it with the output of `dwlink-host plan`",
+                stuck.join(", ")
+            )));
+        }
         Ok(())
     }
 
@@ -168,7 +245,7 @@ impl Engine {
         &self,
         action: &Action,
         facts: &Facts,
-        journal: &mut Journal,
+        journal: &Mutex<Journal>,
         password: Option<&str>,
     ) -> Result<Vec<String>, EngineError> {
         let caller = self.caller(action.side);
@@ -176,8 +253,8 @@ impl Engine {
             Op::Cloud {
                 call, output, wait, ..
             } => {
-                journal.sent(action).map_err(jerr)?;
-                let resolved = resolve(call, journal)?;
+                lock(journal).sent(action).map_err(jerr)?;
+                let resolved = resolve(call, &lock(journal))?;
                 let v = caller.call(resolved).await?;
                 let id = match output {
                     Some(field) => Some(json::id(&v, field).ok_or_else(|| {
@@ -188,7 +265,7 @@ impl Engine {
                     })?),
                     None => None,
                 };
-                journal.done(&action.step, id.clone()).map_err(jerr)?;
+                lock(journal).done(&action.step, id.clone()).map_err(jerr)?;
                 if let Some(w) = wait {
                     self.wait_for(action, w, journal, false).await?;
                 }
@@ -197,18 +274,19 @@ impl Engine {
             Op::Wait { wait } => {
                 self.wait_for(action, wait, journal, false).await?;
                 // A step whose wait failed in an earlier run is complete now.
+                let mut journal = lock(journal);
                 if journal.entry(&action.step).is_some() {
                     journal.done(&action.step, None).map_err(jerr)?;
                 }
                 Ok(vec![])
             }
             Op::WhitelistAdd { group, cidr } => {
-                journal.sent(action).map_err(jerr)?;
+                lock(journal).sent(action).map_err(jerr)?;
                 self.ds
                     .whitelist_add(self.instance(), group.clone(), vec![cidr.clone()])
                     .await
                     .map_err(|e| self.plugin_error("whitelist-add", e))?;
-                journal
+                lock(journal)
                     .done(&action.step, Some(cidr.clone()))
                     .map_err(jerr)?;
                 Ok(vec![cidr.clone()])
@@ -242,7 +320,7 @@ impl Engine {
                 // The host adds the password: it never enters the plugin or the journal.
                 props.insert("password".into(), password.unwrap_or_default().into());
                 let properties = serde_json::Value::Object(props).to_string();
-                journal.sent(action).map_err(jerr)?;
+                lock(journal).sent(action).map_err(jerr)?;
                 let call = dataworks::create_data_source_call(
                     &action.region,
                     *project_id,
@@ -252,7 +330,7 @@ impl Engine {
                 );
                 let v = caller.call(call).await.map_err(redact(&properties))?;
                 let id = json::id(&v, "Id");
-                journal.done(&action.step, id.clone()).map_err(jerr)?;
+                lock(journal).done(&action.step, id.clone()).map_err(jerr)?;
                 Ok(id.into_iter().collect())
             }
         }
@@ -278,53 +356,68 @@ impl Engine {
         &self,
         action: &Action,
         w: &Wait,
-        journal: &mut Journal,
+        journal: &Mutex<Journal>,
         gone: bool,
     ) -> Result<(), EngineError> {
-        let look = |n: &str| journal.lookup(n);
-        let r = |s: &String| plan::fill(s, &look).map_err(EngineError::Other);
         let what = w.describe();
         let region = action.region.as_str();
         let b: &dyn Caller = self.b.as_ref();
         let side_caller = self.caller(action.side);
-        let (want, w) = match w {
-            Wait::Cen { id } => (vec!["Active".into()], Wait::Cen { id: r(id)? }),
-            Wait::Peering { id, statuses } => (
-                statuses.clone(),
-                Wait::Peering {
-                    id: r(id)?,
-                    statuses: statuses.clone(),
-                },
-            ),
-            Wait::TransitRouter { cen, id } => (
-                vec!["Active".into()],
-                Wait::TransitRouter {
-                    cen: r(cen)?,
-                    id: r(id)?,
-                },
-            ),
-            Wait::VpcAttachment { cen, id } => (
-                vec!["Attached".into()],
-                Wait::VpcAttachment {
-                    cen: r(cen)?,
-                    id: r(id)?,
-                },
-            ),
-            Wait::PeerAttachment { cen, id } => (
-                vec!["Attached".into()],
-                Wait::PeerAttachment {
-                    cen: r(cen)?,
-                    id: r(id)?,
-                },
-            ),
-            Wait::RouteEntry { table, id } => (
-                vec!["Available".into()],
-                Wait::RouteEntry {
-                    table: r(table)?,
-                    id: r(id)?,
-                },
-            ),
-            Wait::VSwitch { id } => (vec!["Available".into()], Wait::VSwitch { id: r(id)? }),
+        let (want, w) = {
+            let recorded = lock(journal);
+            let look = |n: &str| recorded.lookup(n);
+            let r = |s: &String| plan::fill(s, &look).map_err(EngineError::Other);
+            match w {
+                Wait::Cen { id } => (vec!["Active".into()], Wait::Cen { id: r(id)? }),
+                Wait::Peering { id, statuses } => (
+                    statuses.clone(),
+                    Wait::Peering {
+                        id: r(id)?,
+                        statuses: statuses.clone(),
+                    },
+                ),
+                Wait::TransitRouter { cen, id } => (
+                    vec!["Active".into()],
+                    Wait::TransitRouter {
+                        cen: r(cen)?,
+                        id: r(id)?,
+                    },
+                ),
+                Wait::VpcAttachment { cen, id } => (
+                    vec!["Attached".into()],
+                    Wait::VpcAttachment {
+                        cen: r(cen)?,
+                        id: r(id)?,
+                    },
+                ),
+                Wait::PeerAttachment { cen, id } => (
+                    vec!["Attached".into()],
+                    Wait::PeerAttachment {
+                        cen: r(cen)?,
+                        id: r(id)?,
+                    },
+                ),
+                Wait::RouteEntry { table, id } => (
+                    vec!["Available".into()],
+                    Wait::RouteEntry {
+                        table: r(table)?,
+                        id: r(id)?,
+                    },
+                ),
+                Wait::VSwitch { id } => (vec!["Available".into()], Wait::VSwitch { id: r(id)? }),
+                Wait::TrRouteTable {
+                    table,
+                    attachment,
+                    propagation,
+                } => (
+                    vec!["Active".into()],
+                    Wait::TrRouteTable {
+                        table: r(table)?,
+                        attachment: r(attachment)?,
+                        propagation: *propagation,
+                    },
+                ),
+            }
         };
         let shown = w.describe();
         if !gone && !self.interactive {
@@ -371,6 +464,13 @@ impl Engine {
                         .find(|e| &e.id == id)
                         .map(|e| e.status)
                 }
+                Wait::TrRouteTable {
+                    table,
+                    attachment,
+                    propagation,
+                } => cen::route_table_link_status(b, region, table, attachment, *propagation)
+                    .await?
+                    .filter(|s| !matches!(s.as_str(), "Dissociating" | "Disabling")),
                 Wait::VSwitch { id } => {
                     match vpc::describe_vswitch(side_caller, region, id).await {
                         Ok(v) => Some(v.status),
@@ -394,7 +494,7 @@ impl Engine {
                                     "transit router {id} ({region}) has no system route table"
                                 ))
                             })?;
-                        journal
+                        lock(journal)
                             .output(&action.step, &format!("{}.rtb", action.step), &t.id)
                             .map_err(jerr)?;
                     }
@@ -479,11 +579,13 @@ impl Engine {
                 }
             }
         }
-        for entry in journal.to_undo() {
+        let undo = journal.to_undo();
+        let journal = Mutex::new(journal);
+        for entry in undo {
             self.progress(&format!("dwlink: undoing {}", entry.step));
-            match self.undo(&entry, &mut journal).await {
+            match self.undo(&entry, &journal).await {
                 Ok(()) => {
-                    journal.undone(&entry.step).map_err(jerr)?;
+                    lock(&journal).undone(&entry.step).map_err(jerr)?;
                     report.steps.push(step_report(
                         &entry.action,
                         "undone",
@@ -505,11 +607,11 @@ impl Engine {
                 }
             }
         }
-        journal.finish_destroy().map_err(jerr)?;
+        lock(&journal).finish_destroy().map_err(jerr)?;
         Ok(())
     }
 
-    async fn undo(&self, entry: &Entry, journal: &mut Journal) -> Result<(), EngineError> {
+    async fn undo(&self, entry: &Entry, journal: &Mutex<Journal>) -> Result<(), EngineError> {
         let a = &entry.action;
         match &a.op {
             Op::Cloud {
@@ -518,7 +620,7 @@ impl Engine {
                 undo_waits,
                 ..
             } => {
-                let call = resolve(undo, journal)?;
+                let call = resolve(undo, &lock(journal))?;
                 // A resource still settling (a route entry Pending, an attachment Attaching after
                 // an interrupted run) cannot be deleted yet: wait for it as apply would.
                 let mut polls = 0;
@@ -587,6 +689,11 @@ impl Engine {
             }
         }
     }
+}
+
+/// The journal, shared by the steps running at once; held only between awaits, never across.
+fn lock(journal: &Mutex<Journal>) -> std::sync::MutexGuard<'_, Journal> {
+    journal.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn jerr(e: super::journal::JournalError) -> EngineError {

@@ -89,6 +89,10 @@ pub struct Engine {
     pub(crate) plugin_path: Option<PathBuf>,
     /// stderr is a terminal: waits show a live line.
     pub(crate) interactive: bool,
+    /// The waits under way (what, current status, since), for that line.
+    live: std::sync::Mutex<Vec<(String, String, std::time::Instant)>>,
+    /// The cloud client whose accounting [`calls`](Self::calls) reports, when set.
+    accounting: Option<crate::cloud::Cloud>,
 }
 
 impl Engine {
@@ -110,6 +114,8 @@ impl Engine {
             opts: Options::default(),
             plugin_path: None,
             interactive: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            live: Default::default(),
+            accounting: None,
         }
     }
 
@@ -139,11 +145,30 @@ impl Engine {
         }
     }
 
-    /// Read and write calls made so far by this engine, both accounts together.
+    /// Counts every call through `cloud`'s own accounting (the plugin's and `AssumeRole`
+    /// included, per account) instead of the engine's own callers only.
+    pub fn with_accounting(mut self, cloud: crate::cloud::Cloud) -> Engine {
+        self.accounting = Some(cloud);
+        self
+    }
+
+    /// Read and write calls made so far: from the cloud client's accounting when there is one
+    /// (every call, per account), else those of the engine's own two callers.
     pub fn calls(&self) -> report::Calls {
-        report::Calls {
-            read: self.a.reads() + self.b.reads(),
-            write: self.a.writes() + self.b.writes(),
+        match &self.accounting {
+            Some(cloud) => {
+                let by_account = cloud.call_counts();
+                report::Calls {
+                    read: by_account.values().map(|c| c.reads).sum(),
+                    write: by_account.values().map(|c| c.writes).sum(),
+                    by_account,
+                }
+            }
+            None => report::Calls {
+                read: self.a.reads() + self.b.reads(),
+                write: self.a.writes() + self.b.writes(),
+                by_account: Default::default(),
+            },
         }
     }
 
@@ -153,30 +178,52 @@ impl Engine {
         }
     }
 
-    /// On a terminal, one line rewritten in place while a wait lasts: what is awaited, its
-    /// current status, for how long. Elsewhere (CI logs, pipes) nothing: the plain line that
-    /// started the wait is enough.
+    /// On a terminal, one line rewritten in place while waits last: what is awaited, its
+    /// current status, for how long (several at once when independent steps wait together).
+    /// Elsewhere (CI logs, pipes) nothing: the plain line that started the wait is enough.
     pub(crate) fn waiting(&self, what: &str, status: Option<&str>, since: std::time::Instant) {
-        if self.opts.progress && self.interactive {
-            const SPIN: [char; 4] = ['|', '/', '-', '\\'];
-            let secs = since.elapsed().as_secs_f64();
-            let spin = SPIN[(secs * 4.0) as usize % SPIN.len()];
-            eprint!(
-                "\r\x1b[2K{spin} waiting for {what}: {} ({secs:.0} s)",
-                status.unwrap_or("not visible yet")
-            );
+        if !(self.opts.progress && self.interactive) {
+            return;
         }
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        let shown = status.unwrap_or("not visible yet").to_string();
+        match live.iter_mut().find(|w| w.0 == what) {
+            Some(w) => w.1 = shown,
+            None => live.push((what.to_string(), shown, since)),
+        }
+        render_waits(&live);
     }
 
     /// Ends a [`waiting`](Self::waiting) line.
     pub(crate) fn waited(&self, what: &str, since: std::time::Instant) {
-        if self.opts.progress && self.interactive {
-            eprintln!(
-                "\r\x1b[2K  {what}: done after {:.1} s",
-                since.elapsed().as_secs_f64()
-            );
+        if !(self.opts.progress && self.interactive) {
+            return;
         }
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        live.retain(|w| w.0 != what);
+        eprintln!(
+            "\r\x1b[2K  {what}: done after {:.1} s",
+            since.elapsed().as_secs_f64()
+        );
+        render_waits(&live);
     }
+}
+
+/// The live line: a spinner and every wait under way.
+fn render_waits(live: &[(String, String, std::time::Instant)]) {
+    const SPIN: [char; 4] = ['|', '/', '-', '\\'];
+    let Some(oldest) = live.iter().map(|w| w.2).min() else {
+        return;
+    };
+    let spin = SPIN[(oldest.elapsed().as_secs_f64() * 4.0) as usize % SPIN.len()];
+    let waits = live
+        .iter()
+        .map(|(what, status, since)| {
+            format!("{what}: {status} ({:.0} s)", since.elapsed().as_secs_f64())
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    eprint!("\r\x1b[2K{spin} waiting for {waits}");
 }
 
 /// A caller that counts the calls it forwards (read vs write, by action name).
@@ -204,7 +251,7 @@ impl Counted {
 
 impl Caller for Counted {
     fn call(&self, call: Call) -> BoxFuture<'_, Result<serde_json::Value, CloudError>> {
-        let counter = if crate::network::is_read_action(&call.action) {
+        let counter = if crate::cloud::is_read(&call.action) {
             &self.reads
         } else {
             &self.writes

@@ -102,9 +102,37 @@ pub enum Wait {
     VSwitch {
         id: String,
     },
+    /// An attachment's association with (or propagation into) a transit router's route table
+    /// becomes Active: until then the transit router does not route for it.
+    TrRouteTable {
+        table: String,
+        attachment: String,
+        propagation: bool,
+    },
 }
 
 impl Wait {
+    /// The awaited resource's id first, then the ids that locate it (CEN, route table).
+    fn ids(&self) -> Vec<String> {
+        match self {
+            Wait::Cen { id } | Wait::Peering { id, .. } | Wait::VSwitch { id } => vec![id.clone()],
+            Wait::TransitRouter { cen, id }
+            | Wait::VpcAttachment { cen, id }
+            | Wait::PeerAttachment { cen, id } => vec![id.clone(), cen.clone()],
+            Wait::RouteEntry { table, id } => vec![id.clone(), table.clone()],
+            // The awaited thing is the link itself, which no other step names.
+            Wait::TrRouteTable {
+                table,
+                attachment,
+                propagation,
+            } => vec![
+                format!("{table}/{attachment}/{propagation}"),
+                table.clone(),
+                attachment.clone(),
+            ],
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Wait::Cen { id } => format!("CEN {id} to be Active"),
@@ -118,6 +146,16 @@ impl Wait {
             }
             Wait::RouteEntry { id, .. } => format!("route entry {id} to be Available"),
             Wait::VSwitch { id } => format!("vSwitch {id} to be Available"),
+            Wait::TrRouteTable {
+                table,
+                attachment,
+                propagation: false,
+            } => format!("association of {attachment} with {table} to be Active"),
+            Wait::TrRouteTable {
+                table,
+                attachment,
+                propagation: true,
+            } => format!("propagation of {attachment} into {table} to be Active"),
         }
     }
 }
@@ -215,6 +253,88 @@ pub struct Plan {
     /// Preflight failures: when not empty, nothing may be applied.
     #[serde(skip_deserializing)]
     pub problems: Vec<Problem>,
+}
+
+/// Steps that must be done before another may start, by a rule that holds whatever the plan:
+/// an action waits for every earlier action that creates or settles a resource it names (a
+/// `${step}` placeholder, or the literal id a wait step is waiting on), and the source VPC's
+/// attachment waits for account A's grant. Everything else may run at the same time: the
+/// DataWorks route, the whitelist entry and the data source do not wait for the network.
+/// Returns, for each action, the indices of the earlier actions it waits for.
+pub fn dependencies(actions: &[Action]) -> Vec<Vec<usize>> {
+    const ORDERED: &[(&str, &str)] = &[("cen.attach.source", "cen.grant")];
+    let settles: Vec<Vec<String>> = actions.iter().map(Action::settles).collect();
+    actions
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let names = a.names();
+            (0..i)
+                .filter(|&j| {
+                    let before = &actions[j];
+                    let named = names.iter().any(|n| {
+                        settles[j].contains(n)
+                            || n.strip_prefix("${").is_some_and(|r| {
+                                r.strip_prefix(before.step.as_str())
+                                    .is_some_and(|rest| rest == "}" || rest == ".rtb}")
+                            })
+                    });
+                    named
+                        || ORDERED
+                            .iter()
+                            .any(|(later, first)| a.step == *later && before.step == *first)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+impl Action {
+    /// Every value the action is given: its call's parameters and what it waits on.
+    fn names(&self) -> Vec<String> {
+        match &self.op {
+            Op::Cloud { call, wait, .. } => call
+                .params
+                .iter()
+                .map(|(_, v)| v.clone())
+                .chain(wait.iter().flat_map(Wait::ids))
+                .collect(),
+            Op::Wait { wait } => wait.ids(),
+            Op::WhitelistAdd { .. } | Op::RegisterDataSource { .. } => Vec::new(),
+        }
+    }
+
+    /// The resources that are ready once this action is done: what it creates (`${step}`)
+    /// and what it waits for.
+    fn settles(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        match &self.op {
+            Op::Cloud { output, wait, .. } => {
+                if output.is_some() {
+                    out.push(placeholder(&self.step));
+                }
+                if let Some(w) = wait {
+                    out.extend(w.ids().into_iter().take(1));
+                }
+            }
+            Op::Wait { wait } => out.extend(wait.ids().into_iter().take(1)),
+            Op::WhitelistAdd { .. } | Op::RegisterDataSource { .. } => {}
+        }
+        out
+    }
+
+    /// The resource a write changes that must not change twice at once (a route table, a
+    /// transit router's route table, a peering connection, a whitelist group), if any.
+    pub fn serial_key(&self) -> Option<String> {
+        match &self.op {
+            Op::Cloud { call, .. } => ["RouteTableId", "TransitRouterRouteTableId", "InstanceId"]
+                .iter()
+                .find_map(|k| call.params.iter().find(|(n, _)| n == k))
+                .map(|(_, v)| format!("{}/{v}", self.account)),
+            Op::WhitelistAdd { group, .. } => Some(format!("{}/whitelist/{group}", self.account)),
+            Op::Wait { .. } | Op::RegisterDataSource { .. } => None,
+        }
+    }
 }
 
 /// The deterministic ClientToken of a step: hex sha256 of link id and step (64 chars).
@@ -915,10 +1035,25 @@ fn plan_cen(b: &mut Builder, src_cidr: &str, dw_cidr: &str) {
             ),
             ("prop", table.is_some_and(|t| t.propagations.contains(&att))),
         ] {
+            let step = format!("cen.{kind}.{label}");
+            let link = Wait::TrRouteTable {
+                table: rtb.clone(),
+                attachment: att.clone(),
+                propagation: kind == "prop",
+            };
             if present {
+                // Sent by an interrupted run and still settling: wait for it.
+                if table.is_some_and(|t| t.settling.contains(&(kind == "prop", att.clone()))) {
+                    b.wait(
+                        &step,
+                        Side::Dataworks,
+                        &region,
+                        link.clone(),
+                        format!("{} is still settling", link.describe()),
+                    );
+                }
                 continue;
             }
-            let step = format!("cen.{kind}.{label}");
             let token = b.token(&step);
             let (call, undo, why) = if kind == "assoc" {
                 (
@@ -940,7 +1075,7 @@ fn plan_cen(b: &mut Builder, src_cidr: &str, dw_cidr: &str) {
                 Side::Dataworks,
                 call,
                 None,
-                None,
+                Some(link),
                 Some(undo),
                 false,
                 why,

@@ -31,10 +31,40 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+/// Cloud calls of a run: every call, the engine's, the plugin's and `AssumeRole`, once each
+/// however often it was retried.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Calls {
     pub read: u64,
     pub write: u64,
+    /// Per account (`A`, `B`), with retries and failures, when the run used the cloud client.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub by_account: std::collections::BTreeMap<String, crate::cloud::CallCounts>,
+}
+
+impl std::fmt::Display for Calls {
+    /// `12 read, 3 write (A: 5 read, 1 write; B: 7 read, 2 write, 1 retry)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} read, {} write", self.read, self.write)?;
+        if !self.by_account.is_empty() {
+            let parts: Vec<String> = self
+                .by_account
+                .iter()
+                .map(|(name, c)| {
+                    let mut p = format!("{name}: {} read, {} write", c.reads, c.writes);
+                    if c.retries > 0 {
+                        p += &format!(", {} retried", c.retries);
+                    }
+                    if c.failures > 0 {
+                        p += &format!(", {} failed", c.failures);
+                    }
+                    p
+                })
+                .collect();
+            write!(f, " ({})", parts.join("; "))?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -137,11 +167,7 @@ impl Report {
                 let _ = writeln!(out, "  {}: {}", l.code, l.message);
             }
         }
-        let _ = writeln!(
-            out,
-            "calls: {} read, {} write",
-            self.calls.read, self.calls.write
-        );
+        let _ = writeln!(out, "calls: {}", self.calls);
         match &self.diagnosis {
             Some(Ok(d)) => out.push_str(&d.to_text()),
             Some(Err(e)) => {

@@ -56,6 +56,9 @@ pub struct TrRouteTable {
     pub status: String,
     pub associations: Vec<String>,
     pub propagations: Vec<String>,
+    /// Associations and propagations not yet Active (Associating, Enabling): `(propagation?,
+    /// attachment id)`.
+    pub settling: Vec<(bool, String)>,
 }
 
 /// CEN instances, filtered by id or by name.
@@ -234,13 +237,61 @@ pub async fn system_route_table(
     };
     let av = send(c, a_call).await?;
     let pv = send(c, p_call).await?;
+    let settling = [(false, &av, a_field), (true, &pv, p_field)]
+        .into_iter()
+        .flat_map(|(propagation, v, field)| {
+            arr(v, &[field])
+                .iter()
+                .filter(|x| matches!(s(x, "Status").as_str(), "Associating" | "Enabling"))
+                .map(|x| (propagation, s(x, "TransitRouterAttachmentId")))
+                .collect::<Vec<_>>()
+        })
+        .collect();
     Ok(Some(TrRouteTable {
         associations: attached(&av, a_field),
         propagations: attached(&pv, p_field),
+        settling,
         id,
         kind: s(t, "TransitRouterRouteTableType"),
         status: s(t, "TransitRouterRouteTableStatus"),
     }))
+}
+
+/// The status of `attachment`'s association with (or, with `propagation`, its propagation
+/// into) the transit-router route table `table`; `None` when there is none.
+pub async fn route_table_link_status(
+    c: &dyn Caller,
+    region: &str,
+    table: &str,
+    attachment: &str,
+    propagation: bool,
+) -> Result<Option<String>, CloudError> {
+    let (action, field) = if propagation {
+        (
+            "ListTransitRouterRouteTablePropagations",
+            "TransitRouterPropagations",
+        )
+    } else {
+        (
+            "ListTransitRouterRouteTableAssociations",
+            "TransitRouterAssociations",
+        )
+    };
+    let v = send(
+        c,
+        CBN.call(action, region).params(
+            Params::new()
+                .set("RegionId", region)
+                .set("TransitRouterRouteTableId", table)
+                .set("TransitRouterAttachmentId", attachment)
+                .set("MaxResults", 100),
+        ),
+    )
+    .await?;
+    Ok(arr(&v, &[field])
+        .iter()
+        .find(|x| s(x, "TransitRouterAttachmentId") == attachment)
+        .map(|x| s(x, "Status")))
 }
 
 // ---- writes ----

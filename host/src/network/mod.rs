@@ -47,13 +47,6 @@ impl Api {
     }
 }
 
-/// Whether an action only reads (for the run's read/write accounting).
-pub fn is_read_action(action: &str) -> bool {
-    ["Describe", "List", "Get", "Test"]
-        .iter()
-        .any(|p| action.starts_with(p))
-}
-
 pub(crate) async fn send(c: &dyn Caller, call: Call) -> Result<serde_json::Value, CloudError> {
     c.call(call).await
 }
@@ -182,7 +175,5 @@ mod tests {
             crate::cloud::Method::Get,
             "DeleteDataSource is GET"
         );
-        assert!(is_read_action("DescribeVpcs") && is_read_action("TestDataSourceConnectivity"));
-        assert!(!is_read_action("CreateRouteEntry") && !is_read_action("GrantInstanceToCen"));
     }
 }

@@ -139,7 +139,7 @@ impl State {
     pub fn writes(&self) -> usize {
         self.calls
             .iter()
-            .filter(|(_, a)| !dwlink_host::network::is_read_action(a))
+            .filter(|(_, a)| !dwlink_host::cloud::is_read(a))
             .count()
     }
 
