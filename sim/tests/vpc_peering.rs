@@ -21,6 +21,7 @@ const FORM: Opts = Opts {
     nonce: None,
     tamper_signature: false,
     get: false,
+    unsigned_header: None,
 };
 
 #[tokio::test]

@@ -8,13 +8,17 @@ use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub async fn start(timing: Timing) -> SimHandle {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    Simulator::start(SimConfig {
+    start_config(SimConfig {
         timing,
         ..SimConfig::default()
     })
     .await
-    .expect("simulator starts")
+}
+
+/// Starts a simulator with a full configuration (time scale, faults, ...).
+pub async fn start_config(config: SimConfig) -> SimHandle {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Simulator::start(config).await.expect("simulator starts")
 }
 
 static NONCE: AtomicU64 = AtomicU64::new(1);
@@ -27,7 +31,13 @@ pub fn nonce() -> String {
 }
 
 pub fn now_iso() -> String {
-    jiff::Timestamp::now()
+    iso_from_now(0)
+}
+
+/// The wall clock shifted by `seconds` (negative: in the past), as `yyyy-MM-ddTHH:mm:ssZ`.
+pub fn iso_from_now(seconds: i64) -> String {
+    jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() + seconds)
+        .expect("a representable time")
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
 }
@@ -88,6 +98,8 @@ pub struct Opts {
     pub nonce: Option<String>,
     pub tamper_signature: bool,
     pub get: bool,
+    /// V3: a header sent with the request but left out of the signature (and of SignedHeaders).
+    pub unsigned_header: Option<(String, String)>,
 }
 
 fn pairs(params: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -204,6 +216,9 @@ impl Client {
                 req = req.header(k, v);
             }
         }
+        if let Some((k, v)) = &o.unsigned_header {
+            req = req.header(k, v);
+        }
         req = req.header("authorization", v3::authorization(&self.key_id, &signed));
         if o.form {
             req = req.body(body);
@@ -219,8 +234,23 @@ impl Client {
         params: &[(&str, &str)],
         timestamp: Option<&str>,
     ) -> Resp {
+        let o = Opts {
+            date: timestamp.map(String::from),
+            ..Opts::default()
+        };
+        self.call_v1_with(version, action, params, &o).await
+    }
+
+    /// V1 with `Opts`: `date` is the `Timestamp`, `nonce` the `SignatureNonce` (other fields unused).
+    pub async fn call_v1_with(
+        &self,
+        version: &str,
+        action: &str,
+        params: &[(&str, &str)],
+        o: &Opts,
+    ) -> Resp {
         let mut all = pairs(params);
-        let ts = timestamp.map(String::from).unwrap_or_else(now_iso);
+        let ts = o.date.clone().unwrap_or_else(now_iso);
         for (k, v) in [
             ("Action", action.to_string()),
             ("Version", version.to_string()),
@@ -228,7 +258,7 @@ impl Client {
             ("AccessKeyId", self.key_id.clone()),
             ("SignatureMethod", "HMAC-SHA1".to_string()),
             ("SignatureVersion", "1.0".to_string()),
-            ("SignatureNonce", nonce()),
+            ("SignatureNonce", o.nonce.clone().unwrap_or_else(nonce)),
             ("Timestamp", ts),
         ] {
             all.push((k.to_string(), v));
