@@ -246,6 +246,7 @@ async fn v3_headers_that_must_be_signed_are_refused_unsigned() {
     for (name, value) in [
         ("x-acs-accesskey-id", b.key_id.as_str()),
         ("x-acs-extra", "1"),
+        ("content-type", "application/x-www-form-urlencoded"),
     ] {
         let r = b
             .call_with(STS, "GetCallerIdentity", &[], &unsigned(name, value))
