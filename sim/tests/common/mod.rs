@@ -6,6 +6,7 @@ use dwlink_acs::{encode::form_encode, v1, v3};
 use dwlink_sim::{SimConfig, SimHandle, Simulator, Timing};
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 pub async fn start(timing: Timing) -> SimHandle {
     start_config(SimConfig {
@@ -19,6 +20,24 @@ pub async fn start(timing: Timing) -> SimHandle {
 pub async fn start_config(config: SimConfig) -> SimHandle {
     let _ = rustls::crypto::ring::default_provider().install_default();
     Simulator::start(config).await.expect("simulator starts")
+}
+
+/// Reads a status until it is `want` (at most 400 reads, 25 ms apart) and returns when it was
+/// first seen; panics with the last status seen otherwise.
+pub async fn wait_for_status<F, Fut>(want: &str, mut read: F) -> Instant
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = String>,
+{
+    let mut last = String::new();
+    for _ in 0..400 {
+        last = read().await;
+        if last == want {
+            return Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the status is still {last:?}, not {want:?}, after 400 reads");
 }
 
 static NONCE: AtomicU64 = AtomicU64::new(1);
