@@ -18,8 +18,13 @@ pub async fn start(timing: Timing) -> SimHandle {
 
 /// Starts a simulator with a full configuration (time scale, faults, ...).
 pub async fn start_config(config: SimConfig) -> SimHandle {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    install_crypto();
     Simulator::start(config).await.expect("simulator starts")
+}
+
+/// reqwest is built without a crypto provider: install one before building a client.
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// Reads a status until it is `want` (at most 400 reads, 25 ms apart) and returns when it was
