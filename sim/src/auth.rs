@@ -76,9 +76,10 @@ fn verify_v3(world: &mut World, req: &Incoming<'_>, auth: &str, now: i64) -> Api
     let nonce = req
         .header("x-acs-signature-nonce")
         .ok_or_else(|| incomplete("The x-acs-signature-nonce header is missing."))?;
-    // Every x-acs-* header and host must be covered by the signature.
+    // Every x-acs-*, host and content-type header present must be covered by the signature
+    // (the documented rule; an unsigned content-type would let the body's parsing be changed).
     for (name, _) in req.headers {
-        if (name == "host" || name.starts_with("x-acs-"))
+        if (name == "host" || name == "content-type" || name.starts_with("x-acs-"))
             && !parsed.signed_headers.iter().any(|h| h == name)
         {
             return Err(incomplete(format!(

@@ -13,7 +13,8 @@ pub struct FaultSettings {
     pub throttle: f64,
     /// Probability of a 5xx (`ServiceUnavailable` / `InternalError`) per API request.
     pub server_error: f64,
-    /// Latency added to every API request, in milliseconds.
+    /// Latency added to every authenticated API request, in milliseconds of simulated time
+    /// (multiplied by the time scale, like lifecycle delays).
     pub latency_ms: u64,
     /// Probability that a write is performed but its response is dropped.
     pub ambiguous_timeout: f64,

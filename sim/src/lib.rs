@@ -41,7 +41,7 @@ pub struct SimConfig {
     pub faults: FaultSettings,
     /// How async steps complete (immediate, delay, after N reads).
     pub timing: Timing,
-    /// Multiplies nominal delays in `Timing::Delay` mode.
+    /// Multiplies nominal delays in `Timing::Delay` mode, and injected fault latency.
     pub time_scale: f64,
     /// Seed for generated ids and secrets.
     pub seed: u64,

@@ -41,7 +41,8 @@ impl std::str::FromStr for Timing {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pacer {
     pub timing: Timing,
-    /// Multiplies nominal delays in [`Timing::Delay`] mode: 1.0 = nominal, 0.1 = ten times faster.
+    /// Multiplies nominal delays in [`Timing::Delay`] mode, and injected fault latency in every
+    /// mode: 1.0 = nominal, 0.1 = ten times faster.
     pub time_scale: f64,
 }
 
@@ -71,7 +72,8 @@ impl Pacer {
         }
     }
 
-    /// Scales a wall-clock duration (e.g. STS expiry is never scaled; fault latency is).
+    /// Scales a duration by `time_scale` whatever the timing mode. The server applies it to
+    /// injected fault latency; STS expiry is never scaled.
     pub fn scale(&self, d: Duration) -> Duration {
         d.mul_f64(self.time_scale.max(0.0))
     }

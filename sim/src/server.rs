@@ -312,6 +312,9 @@ async fn serve(
     outcome.caller = Some(caller.clone());
 
     let (latency, fault) = lock(&s.faults).draw(!is_read(&action));
+    // Injected latency runs on the simulated clock, like lifecycle delays: `--time-scale`
+    // speeds it up or slows it down.
+    let latency = lock(&s.world).pacer.scale(latency);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }

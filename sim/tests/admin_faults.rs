@@ -2,8 +2,9 @@
 
 mod common;
 use common::*;
-use dwlink_sim::{FaultSettings, Timing};
+use dwlink_sim::{FaultSettings, SimConfig, Timing};
 use serde_json::Value;
+use std::time::{Duration, Instant};
 
 const VPC: &str = "2016-04-28";
 const HZ: &str = "cn-hangzhou";
@@ -193,4 +194,64 @@ async fn an_ambiguous_timeout_performs_the_write_and_drops_the_response() {
             .iter()
             .any(|r| r.outcome == "AmbiguousTimeout" && r.action == "CreateVSwitch")
     );
+}
+
+/// Sends one signed call and returns how long the response took.
+async fn timed_call(c: &Client, action: &str, params: &[(&str, &str)]) -> (Resp, Duration) {
+    let t0 = Instant::now();
+    let r = c.call(VPC, action, params).await;
+    (r, t0.elapsed())
+}
+
+#[tokio::test]
+async fn injected_latency_delays_responses() {
+    // From the --faults spec at start...
+    let sim = start_config(SimConfig {
+        timing: Timing::Immediate,
+        faults: FaultSettings::parse("latency=120ms").unwrap(),
+        ..SimConfig::default()
+    })
+    .await;
+    let a = Client::new(&sim, "A");
+    let (r, took) = timed_call(&a, "DescribeVpcs", &[("RegionId", HZ)]).await;
+    r.ok();
+    assert!(took >= Duration::from_millis(120), "took {took:?}");
+    // ...and from POST /_sim/faults at run time, for writes as well as reads.
+    let (status, body) = admin_post(&sim, "/_sim/faults", r#"{"latency_ms":250}"#).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(admin_get(&sim, "/_sim/faults").await["latency_ms"], 250);
+    let (r, took) = timed_call(
+        &a,
+        "CreateVSwitch",
+        &[
+            ("RegionId", HZ),
+            ("VpcId", "vpc-bp1simhzvpc000000001"),
+            ("ZoneId", "cn-hangzhou-i"),
+            ("CidrBlock", "192.168.8.0/24"),
+        ],
+    )
+    .await;
+    r.ok();
+    assert!(took >= Duration::from_millis(250), "took {took:?}");
+    let (r, took) = timed_call(&a, "DescribeVpcs", &[("RegionId", HZ)]).await;
+    r.ok();
+    assert!(took >= Duration::from_millis(250), "took {took:?}");
+}
+
+#[tokio::test]
+async fn time_scale_scales_injected_latency() {
+    // A world three times slower than nominal: 60 ms of latency take at least 180 ms.
+    let sim = start_config(SimConfig {
+        timing: Timing::Delay,
+        time_scale: 3.0,
+        faults: FaultSettings::parse("latency=60ms").unwrap(),
+        ..SimConfig::default()
+    })
+    .await;
+    let a = Client::new(&sim, "A");
+    for _ in 0..2 {
+        let (r, took) = timed_call(&a, "DescribeVpcs", &[("RegionId", HZ)]).await;
+        r.ok();
+        assert!(took >= Duration::from_millis(180), "took {took:?}");
+    }
 }

@@ -194,3 +194,98 @@ async fn ready_info_lists_accounts_and_roles() {
     assert_eq!(back, info);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn v1_unknown_key_and_replayed_nonce_are_refused() {
+    let sim = start(Timing::Immediate).await;
+    let b = Client::new(&sim, "B");
+    b.with_credentials("LTAI5tNobody", "x", None)
+        .call_v1(STS, "GetCallerIdentity", &[], None)
+        .await
+        .err(404, "InvalidAccessKeyId.NotFound");
+    let fixed = Opts {
+        nonce: Some("v1-fixed-nonce".into()),
+        ..Default::default()
+    };
+    // A refused request does not use up its nonce...
+    b.with_credentials(&b.key_id, "not-the-secret", None)
+        .call_v1_with(STS, "GetCallerIdentity", &[], &fixed)
+        .await
+        .err(400, "SignatureDoesNotMatch");
+    b.call_v1_with(STS, "GetCallerIdentity", &[], &fixed)
+        .await
+        .ok();
+    // ...an accepted one does, even with other parameters.
+    b.call_v1_with(STS, "GetCallerIdentity", &[("X", "1")], &fixed)
+        .await
+        .err(400, "SignatureNonceUsed");
+    // V1 and V3 share the nonces of a key.
+    let v3 = Opts {
+        nonce: Some("shared-nonce".into()),
+        ..Default::default()
+    };
+    b.call_with(STS, "GetCallerIdentity", &[], &v3).await.ok();
+    b.call_v1_with(STS, "GetCallerIdentity", &[], &v3)
+        .await
+        .err(400, "SignatureNonceUsed");
+    // Nonces are per access key: A may use B's.
+    Client::new(&sim, "A")
+        .call_v1_with(STS, "GetCallerIdentity", &[], &fixed)
+        .await
+        .ok();
+}
+
+#[tokio::test]
+async fn v3_headers_that_must_be_signed_are_refused_unsigned() {
+    let sim = start(Timing::Immediate).await;
+    let b = Client::new(&sim, "B");
+    let unsigned = |name: &str, value: &str| Opts {
+        unsigned_header: Some((name.into(), value.into())),
+        ..Default::default()
+    };
+    for (name, value) in [
+        ("x-acs-accesskey-id", b.key_id.as_str()),
+        ("x-acs-extra", "1"),
+        ("content-type", "application/x-www-form-urlencoded"),
+    ] {
+        let r = b
+            .call_with(STS, "GetCallerIdentity", &[], &unsigned(name, value))
+            .await;
+        r.err(400, "IncompleteSignature");
+        assert!(
+            r.body["Message"].as_str().unwrap().contains(name),
+            "the message names {name}: {}",
+            r.body
+        );
+    }
+    // Other headers need not be signed.
+    b.call_with(STS, "GetCallerIdentity", &[], &unsigned("x-custom", "1"))
+        .await
+        .ok();
+    b.call_with(STS, "GetCallerIdentity", &[], &unsigned("accept", "*/*"))
+        .await
+        .ok();
+}
+
+#[tokio::test]
+async fn v3_timestamps_within_15_minutes_pass_and_beyond_fail() {
+    let sim = start(Timing::Immediate).await;
+    let b = Client::new(&sim, "B");
+    let at = |offset: i64| Opts {
+        date: Some(iso_from_now(offset)),
+        ..Default::default()
+    };
+    b.call_with(STS, "GetCallerIdentity", &[], &at(-14 * 60))
+        .await
+        .ok();
+    b.call_with(STS, "GetCallerIdentity", &[], &at(-16 * 60))
+        .await
+        .err(400, "InvalidTimeStamp.Expired");
+    // A clock ahead of the server's is bounded the same way.
+    b.call_with(STS, "GetCallerIdentity", &[], &at(14 * 60))
+        .await
+        .ok();
+    b.call_with(STS, "GetCallerIdentity", &[], &at(16 * 60))
+        .await
+        .err(400, "InvalidTimeStamp.Expired");
+}

@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use dwlink_sim::Timing;
 use serde_json::Value;
+use std::collections::BTreeSet;
 
 const CBN: &str = "2017-09-12";
 const VPC: &str = "2016-04-28";
@@ -16,6 +17,9 @@ const UID_A: &str = "1862710497302214";
 const UID_B: &str = "1539826603711058";
 const HZ: &str = "cn-hangzhou";
 const SH: &str = "cn-shanghai";
+const DW: &str = "2024-05-18";
+const RG: &str = "Serverless_res_group_524257424564736_6831777003001";
+const MYSQL_PROPS: &str = r#"{"envType":"Prod","regionId":"cn-hangzhou","instanceId":"rm-bp1simmysqlsource001","database":"orders","username":"reader","password":"pw-123456","crossAccountOwnerId":"1862710497302214","crossAccountRoleName":"dataworks-cross-account"}"#;
 
 fn s(v: &Value, k: &str) -> String {
     v[k].as_str()
@@ -446,8 +450,87 @@ async fn cross_account_cen_link() {
         dests.contains(&("192.168.7.0/24".into(), peer.clone())),
         "{dests:?}"
     );
-    // The admin state shows it all.
+    // Beside the CEN, a peering request and DataWorks' side of a link, so that the admin state
+    // holds one resource of every type.
+    b.call_with(
+        "2022-01-01",
+        "CreateVpcPeerConnection",
+        &[
+            ("RegionId", SH),
+            ("VpcId", VPC_B),
+            ("AcceptingAliUid", UID_A),
+            ("AcceptingRegionId", HZ),
+            ("AcceptingVpcId", VPC_A),
+        ],
+        &Opts {
+            form: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .ok();
+    b.call(
+        DW,
+        "CreateRoute",
+        &[
+            ("NetworkId", "1001"),
+            ("DestinationCidr", "192.168.6.0/24"),
+            ("ResourceGroupId", RG),
+        ],
+    )
+    .await
+    .ok();
+    b.call(
+        DW,
+        "CreateDataSource",
+        &[
+            ("ProjectId", "61234"),
+            ("Name", "mysql_orders"),
+            ("Type", "mysql"),
+            ("ConnectionPropertiesMode", "InstanceMode"),
+            ("ConnectionProperties", MYSQL_PROPS),
+        ],
+    )
+    .await
+    .ok();
+    // The admin state shows it all: every resource type, and no other.
     let st = sim.state();
+    let types: BTreeSet<&str> = st.resources.iter().map(|r| r.kind.as_str()).collect();
+    let expected: BTreeSet<&str> = [
+        // The types issue 4 names...
+        "vpc",
+        "vswitch",
+        "route-table",
+        "route-entry",
+        "vpc-peer-connection",
+        "cen",
+        "transit-router",
+        "transit-router-vpc-attachment",
+        "transit-router-peer-attachment",
+        "cen-grant",
+        "rds-instance",
+        "polardb-cluster",
+        "mongodb-instance",
+        "whitelist-group",
+        "dataworks-resource-group",
+        "dataworks-network",
+        "dataworks-route",
+        "dataworks-data-source",
+        "ram-role",
+        // ...and the two the simulator adds.
+        "transit-router-route-table",
+        "dataworks-workspace",
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(types, expected);
+    let route = st.of_type("dataworks-route").next().unwrap();
+    assert_eq!(route.account, "B");
+    assert_eq!(route.attributes["destination_cidr"], "192.168.6.0/24");
+    let ds = st.of_type("dataworks-data-source").next().unwrap();
+    assert_eq!(ds.attributes["name"], "mysql_orders");
+    // Connection properties hold a password: it never shows.
+    assert!(!serde_json::to_string(&st).unwrap().contains("pw-123456"));
     assert_eq!(st.of_type("transit-router-vpc-attachment").count(), 2);
     assert_eq!(
         st.find("transit-router-peer-attachment", &peer)

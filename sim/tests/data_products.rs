@@ -275,6 +275,126 @@ async fn whitelist_change_is_async_outside_immediate_timing() {
 }
 
 #[tokio::test]
+async fn polardb_whitelist_change_is_async_outside_immediate_timing() {
+    let sim = start(Timing::Polls(2)).await;
+    let a = Client::new(&sim, "A");
+    let change = |ips: &'static str| {
+        [
+            ("DBClusterId", POLAR_ID),
+            ("SecurityIps", ips),
+            ("DBClusterIPArrayName", "dataworks"),
+            ("ModifyMode", "Append"),
+        ]
+    };
+    let id = [("DBClusterId", POLAR_ID)];
+    let status = || async {
+        a.call(POLAR, "DescribeDBClusterAttribute", &id).await.ok()["DBClusterStatus"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    a.call(
+        POLAR,
+        "ModifyDBClusterAccessWhitelist",
+        &change("172.16.66.0/24"),
+    )
+    .await
+    .ok();
+    assert_ne!(status().await, "Running");
+    // A second change while the first applies is refused, and changes nothing.
+    a.call(
+        POLAR,
+        "ModifyDBClusterAccessWhitelist",
+        &change("172.16.67.0/24"),
+    )
+    .await
+    .err(403, "OperationDenied.DBClusterStatus");
+    assert_ne!(status().await, "Running");
+    assert_eq!(status().await, "Running");
+    let v = a
+        .call(POLAR, "DescribeDBClusterAccessWhitelist", &id)
+        .await
+        .ok();
+    assert!(
+        groups(
+            &v,
+            "/Items/DBClusterIPArray",
+            "DBClusterIPArrayName",
+            "SecurityIps"
+        )
+        .contains(&("dataworks".into(), "172.16.66.0/24".into())),
+        "{v}"
+    );
+    assert_eq!(
+        sim.state()
+            .find("polardb-cluster", POLAR_ID)
+            .unwrap()
+            .status,
+        "Running"
+    );
+    // Once Running again, the next change is accepted.
+    a.call(
+        POLAR,
+        "ModifyDBClusterAccessWhitelist",
+        &change("172.16.67.0/24"),
+    )
+    .await
+    .ok();
+    assert_ne!(status().await, "Running");
+}
+
+#[tokio::test]
+async fn mongodb_whitelist_change_is_async_outside_immediate_timing() {
+    let sim = start(Timing::Polls(2)).await;
+    let a = Client::new(&sim, "A");
+    let change = |ips: &'static str| {
+        [
+            ("DBInstanceId", MONGO),
+            ("SecurityIps", ips),
+            ("SecurityIpGroupName", "dataworks"),
+            ("ModifyMode", "Append"),
+        ]
+    };
+    let id = [("DBInstanceId", MONGO)];
+    let status = || async {
+        a.call(DDS, "DescribeDBInstanceAttribute", &id).await.ok()["DBInstances"]["DBInstance"]
+            [0]["DBInstanceStatus"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    a.call(DDS, "ModifySecurityIps", &change("172.16.66.0/24"))
+        .await
+        .ok();
+    assert_ne!(status().await, "Running");
+    // A second change while the first applies is refused, and changes nothing.
+    a.call(DDS, "ModifySecurityIps", &change("172.16.67.0/24"))
+        .await
+        .err(403, "OperationDenied.DBInstanceStatus");
+    assert_ne!(status().await, "Running");
+    assert_eq!(status().await, "Running");
+    let v = a.call(DDS, "DescribeSecurityIps", &id).await.ok();
+    assert!(
+        groups(
+            &v,
+            "/SecurityIpGroups/SecurityIpGroup",
+            "SecurityIpGroupName",
+            "SecurityIpList"
+        )
+        .contains(&("dataworks".into(), "172.16.66.0/24".into())),
+        "{v}"
+    );
+    assert_eq!(
+        sim.state().find("mongodb-instance", MONGO).unwrap().status,
+        "Running"
+    );
+    a.call(DDS, "ModifySecurityIps", &change("172.16.67.0/24"))
+        .await
+        .ok();
+    assert_ne!(status().await, "Running");
+}
+
+#[tokio::test]
 async fn polardb_shapes_and_whitelist() {
     let sim = start(Timing::Immediate).await;
     let a = Client::new(&sim, "A");

@@ -3,7 +3,9 @@
 
 mod common;
 use common::*;
-use dwlink_sim::{Tamper, Timing};
+use dwlink_sim::state::durations;
+use dwlink_sim::{SimConfig, Tamper, Timing};
+use std::time::{Duration, Instant};
 
 const VPC: &str = "2016-04-28";
 const PEER: &str = "2022-01-01";
@@ -21,6 +23,7 @@ const FORM: Opts = Opts {
     nonce: None,
     tamper_signature: false,
     get: false,
+    unsigned_header: None,
 };
 
 #[tokio::test]
@@ -584,4 +587,99 @@ async fn delete_route_entry_by_destination() {
             .any(|r| r.attributes["destination_cidr"] == "172.16.66.0/24"
                 && r.attributes["type"] == "Custom")
     );
+}
+
+#[tokio::test]
+async fn delay_timing_holds_intermediate_states_then_settles() {
+    // Nominal durations × 0.2: 400 ms to Accepting, 600 ms to Activated, 400 ms to Available.
+    const SCALE: f64 = 0.2;
+    let scaled = |d: Duration| d.mul_f64(SCALE);
+    let sim = start_config(SimConfig {
+        timing: Timing::Delay,
+        time_scale: SCALE,
+        ..SimConfig::default()
+    })
+    .await;
+    let a = Client::new(&sim, "A");
+    let b = Client::new(&sim, "B");
+    // Each check below is sound whatever the machine's speed: a status read back sooner than
+    // the scaled step after the call started must be the intermediate one, and the final one
+    // cannot be seen sooner than that.
+    let t0 = Instant::now();
+    let id = peer(&a, &b).await;
+    let s = peer_status(&b, &id).await;
+    assert!(
+        s == "Creating" || t0.elapsed() >= scaled(durations::PEERING_CREATE),
+        "{s} right after the create"
+    );
+    let seen = wait_for_status("Accepting", || peer_status(&b, &id)).await;
+    assert!(seen - t0 >= scaled(durations::PEERING_CREATE));
+
+    let t1 = Instant::now();
+    a.call_with(
+        PEER,
+        "AcceptVpcPeerConnection",
+        &[("InstanceId", &id)],
+        &FORM,
+    )
+    .await
+    .ok();
+    let s = peer_status(&a, &id).await;
+    assert!(
+        s == "Updating" || t1.elapsed() >= scaled(durations::PEERING_ACCEPT),
+        "{s} right after the accept"
+    );
+    let seen = wait_for_status("Activated", || peer_status(&a, &id)).await;
+    assert!(seen - t1 >= scaled(durations::PEERING_ACCEPT));
+
+    let t2 = Instant::now();
+    let rte = b
+        .call(
+            VPC,
+            "CreateRouteEntry",
+            &[
+                ("RegionId", SH),
+                ("RouteTableId", RTB_B),
+                ("DestinationCidrBlock", "192.168.0.0/16"),
+                ("NextHopType", "VpcPeer"),
+                ("NextHopId", &id),
+            ],
+        )
+        .await
+        .ok()["RouteEntryId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let route_status = || {
+        let (b, rte) = (b.clone(), rte.clone());
+        async move {
+            b.call(
+                VPC,
+                "DescribeRouteEntryList",
+                &[
+                    ("RegionId", SH),
+                    ("RouteTableId", RTB_B),
+                    ("RouteEntryId", &rte),
+                ],
+            )
+            .await
+            .ok()["RouteEntrys"]["RouteEntry"][0]["Status"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let s = route_status().await;
+    assert!(
+        s == "Pending" || t2.elapsed() >= scaled(durations::ROUTE_ENTRY),
+        "{s} right after the create"
+    );
+    let seen = wait_for_status("Available", route_status).await;
+    assert!(seen - t2 >= scaled(durations::ROUTE_ENTRY));
+    let st = sim.state();
+    assert_eq!(
+        st.find("vpc-peer-connection", &id).unwrap().status,
+        "Activated"
+    );
+    assert_eq!(st.find("route-entry", &rte).unwrap().status, "Available");
 }

@@ -6,15 +6,43 @@ use dwlink_acs::{encode::form_encode, v1, v3};
 use dwlink_sim::{SimConfig, SimHandle, Simulator, Timing};
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 pub async fn start(timing: Timing) -> SimHandle {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    Simulator::start(SimConfig {
+    start_config(SimConfig {
         timing,
         ..SimConfig::default()
     })
     .await
-    .expect("simulator starts")
+}
+
+/// Starts a simulator with a full configuration (time scale, faults, ...).
+pub async fn start_config(config: SimConfig) -> SimHandle {
+    install_crypto();
+    Simulator::start(config).await.expect("simulator starts")
+}
+
+/// reqwest is built without a crypto provider: install one before building a client.
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Reads a status until it is `want` (at most 400 reads, 25 ms apart) and returns when it was
+/// first seen; panics with the last status seen otherwise.
+pub async fn wait_for_status<F, Fut>(want: &str, mut read: F) -> Instant
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = String>,
+{
+    let mut last = String::new();
+    for _ in 0..400 {
+        last = read().await;
+        if last == want {
+            return Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the status is still {last:?}, not {want:?}, after 400 reads");
 }
 
 static NONCE: AtomicU64 = AtomicU64::new(1);
@@ -27,7 +55,13 @@ pub fn nonce() -> String {
 }
 
 pub fn now_iso() -> String {
-    jiff::Timestamp::now()
+    iso_from_now(0)
+}
+
+/// The wall clock shifted by `seconds` (negative: in the past), as `yyyy-MM-ddTHH:mm:ssZ`.
+pub fn iso_from_now(seconds: i64) -> String {
+    jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() + seconds)
+        .expect("a representable time")
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
 }
@@ -88,6 +122,8 @@ pub struct Opts {
     pub nonce: Option<String>,
     pub tamper_signature: bool,
     pub get: bool,
+    /// V3: a header sent with the request but left out of the signature (and of SignedHeaders).
+    pub unsigned_header: Option<(String, String)>,
 }
 
 fn pairs(params: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -204,6 +240,9 @@ impl Client {
                 req = req.header(k, v);
             }
         }
+        if let Some((k, v)) = &o.unsigned_header {
+            req = req.header(k, v);
+        }
         req = req.header("authorization", v3::authorization(&self.key_id, &signed));
         if o.form {
             req = req.body(body);
@@ -219,8 +258,23 @@ impl Client {
         params: &[(&str, &str)],
         timestamp: Option<&str>,
     ) -> Resp {
+        let o = Opts {
+            date: timestamp.map(String::from),
+            ..Opts::default()
+        };
+        self.call_v1_with(version, action, params, &o).await
+    }
+
+    /// V1 with `Opts`: `date` is the `Timestamp`, `nonce` the `SignatureNonce` (other fields unused).
+    pub async fn call_v1_with(
+        &self,
+        version: &str,
+        action: &str,
+        params: &[(&str, &str)],
+        o: &Opts,
+    ) -> Resp {
         let mut all = pairs(params);
-        let ts = timestamp.map(String::from).unwrap_or_else(now_iso);
+        let ts = o.date.clone().unwrap_or_else(now_iso);
         for (k, v) in [
             ("Action", action.to_string()),
             ("Version", version.to_string()),
@@ -228,7 +282,7 @@ impl Client {
             ("AccessKeyId", self.key_id.clone()),
             ("SignatureMethod", "HMAC-SHA1".to_string()),
             ("SignatureVersion", "1.0".to_string()),
-            ("SignatureNonce", nonce()),
+            ("SignatureNonce", o.nonce.clone().unwrap_or_else(nonce)),
             ("Timestamp", ts),
         ] {
             all.push((k.to_string(), v));
