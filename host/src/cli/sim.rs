@@ -21,7 +21,7 @@ pub struct SimArgs {
     /// How async steps complete: `delay` (nominal durations x --time-scale), `immediate`, `polls:N`.
     #[arg(long, default_value = "delay")]
     pub timing: String,
-    /// Multiplies the nominal durations of async steps (0.1 = ten times faster).
+    /// Multiplies the nominal durations of async steps and injected latency (0.1 = ten times faster).
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
     /// Seed for generated ids and secrets.
