@@ -248,9 +248,16 @@ async fn plan_writes_nothing_and_lists_every_action() {
 // ---------------------------------------------------------------------------------------------
 // Crash safety: SIGKILL a real run mid-way (slowed lifecycles), then finish or undo it.
 
-/// Starts `run` and kills it with SIGKILL once its journal records `min_done` finished
-/// actions and at least one more in flight. Returns the number of finished actions seen.
-async fn kill_mid_way(bench: &Bench, plugin_name: &str, link_name: &str, min_done: usize) -> usize {
+/// Starts `run` and stops it with `signal` (`KILL` or `INT`) once its journal records
+/// `min_done` finished actions and at least one more in flight. Returns the number of finished
+/// actions seen, how the process ended and what it said on stderr.
+async fn stop_mid_way(
+    bench: &Bench,
+    plugin_name: &str,
+    link_name: &str,
+    min_done: usize,
+    signal: &str,
+) -> (usize, std::process::ExitStatus, String) {
     let plugin = plugin(plugin_name);
     let link = link(link_name);
     let mut child = bench
@@ -262,7 +269,7 @@ async fn kill_mid_way(bench: &Bench, plugin_name: &str, link_name: &str, min_don
             "--yes",
         ])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -273,7 +280,7 @@ async fn kill_mid_way(bench: &Bench, plugin_name: &str, link_name: &str, min_don
         }
         if let Some(status) = child.try_wait().unwrap() {
             panic!(
-                "run ended ({status}) before it could be killed; journal: {done} done, {pending} pending"
+                "run ended ({status}) before it could be stopped; journal: {done} done, {pending} pending"
             );
         }
         assert!(
@@ -282,9 +289,24 @@ async fn kill_mid_way(bench: &Bench, plugin_name: &str, link_name: &str, min_don
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
-    child.kill().unwrap(); // SIGKILL: no destructor, no journal flush, no goodbye
-    child.wait().unwrap();
-    done
+    // SIGKILL: no destructor, no journal flush, no goodbye. SIGINT: what Ctrl-C sends.
+    let sent = std::process::Command::new("kill")
+        .args([format!("-{signal}"), child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -{signal} failed");
+    let out = child.wait_with_output().unwrap();
+    (
+        done,
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+async fn kill_mid_way(bench: &Bench, plugin_name: &str, link_name: &str, min_done: usize) -> usize {
+    stop_mid_way(bench, plugin_name, link_name, min_done, "KILL")
+        .await
+        .0
 }
 
 /// (finished, in flight) actions over every journal in `dir`.
@@ -323,21 +345,7 @@ async fn crash_then_finish(link_name: &str, min_done: usize) {
     assert_eq!(code, 0, "{report:#}\n{stderr}");
     assert_eq!(report["status"], "connected");
     let view = bench.state_view();
-    // No duplicate of anything dwlink creates.
-    for kind in [
-        "vpc-peer-connection",
-        "cen",
-        "transit-router-vpc-attachment",
-        "transit-router-peer-attachment",
-        "dataworks-route",
-        "dataworks-data-source",
-    ] {
-        let created =
-            count(&view, kind) - before.resources.iter().filter(|(k, _)| k == kind).count();
-        assert!(created <= 2, "{kind}: {created} created");
-    }
-    assert!(count(&view, "vpc-peer-connection") <= 1);
-    assert!(count(&view, "cen") <= 1);
+    no_duplicates(&before, &view, link_name);
     // Custom entries only: a vSwitch dwlink creates brings its own system entry.
     let custom: Vec<_> = view
         .of_type("route-entry")
@@ -350,6 +358,47 @@ async fn crash_then_finish(link_name: &str, min_done: usize) {
         "one route entry per side, no duplicate: {custom:#?}"
     );
     kept(&before, &inventory(&view));
+    bench.sim.shutdown().await;
+}
+
+/// Exactly what the link needs was created, once each: nothing twice after a resumed run.
+fn no_duplicates(before: &Inventory, view: &StateView, link_name: &str) {
+    let cen = link_name.ends_with("cen");
+    let n = |yes: usize| if cen { yes } else { 0 };
+    for (kind, expected) in [
+        ("vpc-peer-connection", if cen { 0 } else { 1 }),
+        ("cen", n(1)),
+        ("transit-router", n(2)),
+        ("transit-router-vpc-attachment", n(2)),
+        ("transit-router-peer-attachment", n(1)),
+        ("vswitch", n(1)),
+        ("dataworks-route", 1),
+        ("dataworks-data-source", 1),
+    ] {
+        let created =
+            count(view, kind) - before.resources.iter().filter(|(k, _)| k == kind).count();
+        assert_eq!(
+            created, expected,
+            "{kind}: {created} created, {expected} expected"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_a_run_at_once_and_the_next_run_finishes_it() {
+    let bench = Bench::start(Timing::Delay, 0.2).await;
+    let before = inventory(&bench.state_view());
+    let (_, status, stderr) = stop_mid_way(&bench, "rds-mysql", "seed-cen", 3, "INT").await;
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted; every step sent so far is in its journal"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("dwlink-host destroy"), "{stderr}");
+    let (code, report, stderr) = bench.json("run", "rds-mysql", "seed-cen").await;
+    assert_eq!(code, 0, "{report:#}\n{stderr}");
+    assert_eq!(report["status"], "connected");
+    no_duplicates(&before, &bench.state_view(), "seed-cen");
     bench.sim.shutdown().await;
 }
 

@@ -75,7 +75,13 @@ pub async fn run(args: &LinkArgs) -> anyhow::Result<ExitCode> {
         },
     )
     .await?;
-    let report = engine.run().await;
+    let report = link::until_interrupted_then(
+        &engine,
+        "run",
+        "the embedded simulator and its world are gone with it; nothing real was touched.",
+        engine.run(),
+    )
+    .await?;
     let code = link::print(&report, args.output);
     sim.shutdown().await;
     Ok(code)

@@ -231,7 +231,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(print(&engine.run().await, args.link.output))
+    let report = until_interrupted(&engine, "run", engine.run()).await?;
+    Ok(print(&report, args.link.output))
 }
 
 pub async fn plan(args: LinkArgs) -> anyhow::Result<ExitCode> {
@@ -254,8 +255,49 @@ pub async fn destroy(args: DestroyArgs) -> anyhow::Result<ExitCode> {
         eprintln!("dwlink: nothing was changed");
         return Ok(ExitCode::from(1));
     }
-    Ok(print(&engine.destroy().await, args.link.output))
+    let report = until_interrupted(&engine, "destroy", engine.destroy()).await?;
+    Ok(print(&report, args.link.output))
 }
+
+/// Runs `work` until it ends or the user presses Ctrl-C. On Ctrl-C it stops at once, in the
+/// middle of whatever call or wait is under way: the journal already records every step sent
+/// and every step done, exactly as after a crash, so the next `run` finishes the link and
+/// `destroy` undoes it. Exit code 130, as for any program stopped by SIGINT.
+pub(super) async fn until_interrupted(
+    engine: &Engine,
+    command: &str,
+    work: impl std::future::Future<Output = Report>,
+) -> anyhow::Result<Report> {
+    until_interrupted_then(
+        engine,
+        command,
+        "every step sent so far is in its journal. Run `dwlink-host run` again to finish \
+         the link, or `dwlink-host destroy` to undo it.",
+        work,
+    )
+    .await
+}
+
+/// [`until_interrupted`] with its own word on what to do next.
+pub(super) async fn until_interrupted_then(
+    engine: &Engine,
+    command: &str,
+    next: &str,
+    work: impl std::future::Future<Output = Report>,
+) -> anyhow::Result<Report> {
+    tokio::select! {
+        report = work => Ok(report),
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("\ndwlink: {command} of link {} interrupted; {next}", engine.link_id());
+            Err(Interrupted.into())
+        }
+    }
+}
+
+/// The user stopped the command with Ctrl-C (exit code 130).
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
 
 pub async fn status(args: LinkArgs) -> anyhow::Result<ExitCode> {
     let engine = linked_engine(&args, "status").await?;

@@ -80,6 +80,8 @@ pub fn main() -> ExitCode {
     });
     match result {
         Ok(code) => code,
+        // The message saying what to do next is already out.
+        Err(e) if e.downcast_ref::<link::Interrupted>().is_some() => ExitCode::from(130),
         Err(e) => {
             eprintln!("error: {e:#}");
             if e.downcast_ref::<BadInput>().is_some() {

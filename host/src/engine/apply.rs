@@ -7,7 +7,7 @@ use super::facts::Facts;
 use super::journal::{Entry, Journal};
 use super::plan::{self, Action, CallSpec, Op, Plan, Wait};
 use super::report::{Report, Status, StepReport};
-use super::{Engine, EngineError, Side};
+use super::{Engine, EngineError, Side, preflight};
 use crate::cloud::{Caller, CloudError};
 use crate::network::{cen, dataworks, json, peer, vpc};
 use crate::plugin::ConnectionRequest;
@@ -26,6 +26,40 @@ impl Engine {
         facts.generation = generation;
         let plan = plan::plan(&self.spec, &facts, &self.ds.info().datasource_type);
         Ok((facts, plan))
+    }
+
+    /// Plans; while the only thing in the way is an instance still applying a change (e.g. the
+    /// whitelist entry an interrupted run sent: `DBInstanceNetTypeChanging`), waits for it to
+    /// be Running again, as apply waits for any other resource to settle.
+    async fn plan_settled(&self, generation: u32) -> Result<(Facts, Plan), EngineError> {
+        let since = std::time::Instant::now();
+        let mut polls = 0;
+        loop {
+            let (facts, plan) = self.plan_at(generation).await?;
+            let settling = !plan.problems.is_empty()
+                && plan.problems.iter().all(|p| p.check == "instance running")
+                && preflight::is_settling(&facts.location.status);
+            if !settling || polls >= self.opts.max_polls {
+                if polls > 0 {
+                    self.waited(&self.instance_wait(), since);
+                }
+                return Ok((facts, plan));
+            }
+            if polls == 0 && !self.interactive {
+                self.progress(&format!(
+                    "dwlink: waiting for {} (it is {})",
+                    self.instance_wait(),
+                    facts.location.status
+                ));
+            }
+            self.waiting(&self.instance_wait(), Some(&facts.location.status), since);
+            polls += 1;
+            tokio::time::sleep(self.opts.poll_interval).await;
+        }
+    }
+
+    fn instance_wait(&self) -> String {
+        format!("instance {} to be Running", self.spec.source.instance_id)
     }
 
     /// Plans and reports what `run` would do.
@@ -71,7 +105,7 @@ impl Engine {
     async fn run_into(&self, report: &mut Report) -> Result<(), EngineError> {
         let mut journal = Journal::open(&self.journal_dir, &self.link_id())
             .map_err(|e| EngineError::Other(e.to_string()))?;
-        let (facts, plan) = self.plan_at(journal.generation()).await?;
+        let (facts, plan) = self.plan_settled(journal.generation()).await?;
         fill_plan(report, &plan);
         if !plan.problems.is_empty() {
             return Err(EngineError::Preflight(problems_text(&plan)));

@@ -94,6 +94,17 @@ pub fn needs_second_zone(side: &SideFacts) -> bool {
     zones.len() < 2
 }
 
+/// Whether an instance's status word (the product's own) says it is on its way back to
+/// Running: applying a change (`DBInstanceNetTypeChanging`, `ClassChanging`, `Modifying`),
+/// restarting or being created. Stopping, deleting, locked or released instances are not.
+pub fn is_settling(status: &str) -> bool {
+    let lower = status.to_ascii_lowercase();
+    let parked = ["stop", "delet", "releas", "lock", "expir"];
+    status != "Running"
+        && (lower.ends_with("ing") || lower.contains("changing") || lower.contains("modif"))
+        && !parked.iter().any(|p| lower.contains(p))
+}
+
 /// Checks that hold in every mode.
 pub fn check(facts: &Facts) -> Vec<Problem> {
     let mut out = Vec::new();
@@ -147,6 +158,25 @@ mod tests {
 
     fn net(s: &str) -> Ipv4Net {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn an_instance_applying_a_change_is_settling_a_stopped_one_is_not() {
+        for s in [
+            "DBInstanceNetTypeChanging",
+            "ClassChanging",
+            "Modifying",
+            "NetworkModifying",
+            "Restarting",
+            "Creating",
+        ] {
+            assert!(is_settling(s), "{s}");
+        }
+        for s in [
+            "Running", "Stopped", "Stopping", "Deleting", "Locked", "LockMode", "Released",
+        ] {
+            assert!(!is_settling(s), "{s}");
+        }
     }
 
     #[test]
