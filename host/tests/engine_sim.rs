@@ -245,6 +245,100 @@ async fn plan_writes_nothing_and_lists_every_action() {
     bench.sim.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_what_exists_what_is_missing_and_the_connectivity() {
+    let bench = Bench::start(Timing::Immediate, 1.0).await;
+    let step = |report: &Value, status: &str| -> Vec<String> {
+        report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["status"] == status)
+            .map(|s| s["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Nothing built yet: everything is missing, nothing is tested, exit 3.
+    let (code, before, stderr) = bench.json("status", "rds-mysql", "seed-peering").await;
+    assert_eq!(code, 3, "{before:#}\n{stderr}");
+    assert_eq!(before["status"], "not_connected");
+    assert_eq!(before["calls"]["write"], 0);
+    assert!(before["connectivity"].is_null());
+    let missing = step(&before, "missing");
+    assert!(
+        missing.contains(&"peering.create".to_string()),
+        "{missing:?}"
+    );
+    assert!(step(&before, "created").is_empty());
+
+    let (code, _, stderr) = bench.json("run", "rds-mysql", "seed-peering").await;
+    assert_eq!(code, 0, "{stderr}");
+    let (code, after, stderr) = bench.json("status", "rds-mysql", "seed-peering").await;
+    assert_eq!(code, 0, "{after:#}\n{stderr}");
+    assert_eq!(after["status"], "connected");
+    assert_eq!(after["connectivity"]["state"], "Connectable");
+    assert_eq!(after["calls"]["write"], 0, "status changes nothing");
+    assert!(step(&after, "missing").is_empty());
+    let mut created = step(&after, "created");
+    created.sort();
+    missing
+        .iter()
+        .for_each(|m| assert!(created.contains(m), "{m} not shown: {created:?}"));
+    let ids: Vec<&str> = after["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["resource_ids"].as_array().unwrap())
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(ids.iter().any(|id| id.starts_with("pcc-")), "{ids:?}");
+
+    // Calls are counted per account, the plugin's and AssumeRole included.
+    let by = &after["calls"]["by_account"];
+    assert!(by["A"]["reads"].as_u64().unwrap() > 0, "{by:#}");
+    assert!(by["B"]["reads"].as_u64().unwrap() > 0, "{by:#}");
+    bench.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_with_no_link_and_no_credentials_connects_on_the_embedded_simulator() {
+    let home = tempfile::tempdir().unwrap();
+    let plugin = plugin("rds-mysql");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_dwlink-host"))
+            .args(["run", plugin.to_str().unwrap()])
+            .env("HOME", home.path())
+            .env("DWLINK_CACHE_DIR", cache_dir())
+            .env_remove("ALIBABA_CLOUD_ACCESS_KEY_ID")
+            .env_remove("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+            .env_remove("ALIBABA_CLOUD_SECURITY_TOKEN")
+            .env_remove("ALIBABA_CLOUD_PROFILE")
+            .env_remove("DWLINK_ENDPOINT")
+            .env_remove("DWLINK_STATE_DIR")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("embedded Alibaba Cloud SIMULATOR"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("connectivity: Connectable"), "{stdout}");
+    assert!(stdout.contains("result: connected"), "{stdout}");
+    for step in [
+        "peering.create",
+        "route.source",
+        "dataworks.route",
+        "whitelist.add",
+    ] {
+        assert!(stdout.contains(step), "{step} missing:\n{stdout}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Crash safety: SIGKILL a real run mid-way (slowed lifecycles), then finish or undo it.
 

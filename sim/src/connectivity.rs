@@ -362,8 +362,8 @@ fn walk(
         passed.push((
             DATAWORKS_ROUTE,
             format!(
-                "route {} on network {} sends {} to VPC {src_vpc}.",
-                route.id, route.destination, target.ip
+                "route {} on network {} sends {} ({}) to VPC {src_vpc}.",
+                route.id, network.id, route.destination, target.ip
             ),
         ));
 

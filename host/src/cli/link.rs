@@ -301,8 +301,7 @@ pub struct Interrupted;
 
 pub async fn status(args: LinkArgs) -> anyhow::Result<ExitCode> {
     let engine = linked_engine(&args, "status").await?;
-    // Status is the plan seen from the other side: what is missing is what `run` would create.
-    Ok(print(&engine.plan_report().await, args.output))
+    Ok(print(&engine.status_report().await, args.output))
 }
 
 /// Walks the link's hops against the live state: exit 0 when every hop is ok, 3 when one is

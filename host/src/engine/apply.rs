@@ -4,7 +4,7 @@
 //! the journal in reverse.
 
 use super::facts::Facts;
-use super::journal::{Entry, Journal};
+use super::journal::{Entry, EntryState, Journal};
 use super::plan::{self, Action, CallSpec, Op, Plan, Wait};
 use super::report::{Report, Status, StepReport};
 use super::{Engine, EngineError, Side, preflight};
@@ -80,6 +80,72 @@ impl Engine {
                 }
             }
             Err(e) => report.error = Some(e.to_string()),
+        }
+        report.calls = self.calls();
+        report
+    }
+
+    /// What exists and what is missing, without changing anything: the steps dwlink's journal
+    /// records as done (`created`, or `sent` when a run was cut off before it heard back), the
+    /// steps `run` would still take (`missing`), and, when nothing is missing, DataWorks' own
+    /// connectivity test (it changes nothing). Connected: exit 0; incomplete or not
+    /// connectable: exit 3; a failed read: exit 1.
+    pub async fn status_report(&self) -> Report {
+        let mut report = Report::new(self.link_id());
+        let (facts, plan) = match self.plan().await {
+            Ok(x) => x,
+            Err(e) => {
+                report.error = Some(e.to_string());
+                report.calls = self.calls();
+                return report;
+            }
+        };
+        fill_plan(&mut report, &plan);
+        let planned = |step: &str| plan.actions.iter().any(|a| a.step == step);
+        for e in Journal::peek_entries(&self.journal_dir, &self.link_id()) {
+            let state = match e.state {
+                EntryState::Done if !planned(&e.step) => "created",
+                EntryState::Sent | EntryState::Failed if !planned(&e.step) => "sent",
+                _ => continue,
+            };
+            let ids = e.resource_id.clone().into_iter().collect();
+            report.steps.push(step_report(&e.action, state, ids, None));
+        }
+        report.steps.extend(
+            plan.actions
+                .iter()
+                .map(|a| step_report(a, "missing", vec![], None)),
+        );
+        if !plan.problems.is_empty() {
+            report.error = Some(problems_text(&plan));
+        }
+        report.status = Status::NotConnected;
+        let data_source = facts.data_sources.first().map(|d| d.id.clone());
+        match data_source {
+            Some(id) if plan.actions.is_empty() => match dataworks::test_connectivity(
+                self.caller(Side::Dataworks),
+                &self.spec.dataworks.region,
+                self.spec.dataworks.workspace_id,
+                &id,
+                &self.spec.dataworks.resource_group_id,
+            )
+            .await
+            {
+                Ok(c) => {
+                    if c.state == "Connectable" {
+                        report.status = Status::Connected;
+                    }
+                    report.connectivity = Some(c);
+                }
+                Err(e) => {
+                    report.status = Status::Failed;
+                    report.error = Some(e.to_string());
+                }
+            },
+            _ => report.notes.push(format!(
+                "the link is not complete: {} step(s) missing; `dwlink-host run` takes them",
+                plan.actions.len()
+            )),
         }
         report.calls = self.calls();
         report

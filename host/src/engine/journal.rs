@@ -142,6 +142,15 @@ impl Journal {
             .map_or(0, |d| d.generation)
     }
 
+    /// The entries recorded for `link_id`, read without taking the lock (for `status`, which
+    /// may look while a run works); empty when there is no journal.
+    pub fn peek_entries(dir: &Path, link_id: &str) -> Vec<Entry> {
+        std::fs::read(dir.join(format!("{link_id}.json")))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Data>(&b).ok())
+            .map_or_else(Vec::new, |d| d.entries)
+    }
+
     /// After a complete destroy: forget the undone steps and start a new generation.
     pub fn finish_destroy(&mut self) -> Result<(), JournalError> {
         if self.to_undo().is_empty() && self.unconfirmed().is_empty() {

@@ -70,7 +70,8 @@ impl std::fmt::Display for Calls {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StepReport {
     pub name: String,
-    /// `planned`, `done`, `adopted`, `failed`, `undone`.
+    /// `planned`, `done`, `adopted`, `failed`, `undone`; for `status`: `created`, `sent`,
+    /// `missing`.
     pub status: String,
     pub account: String,
     pub region: String,
@@ -180,6 +181,12 @@ impl Report {
         }
         let verdict = match self.status {
             Status::Connected => "connected",
+            Status::NotConnected if self.steps.iter().any(|s| s.status == "missing") => {
+                "incomplete: `dwlink-host run` takes the missing steps"
+            }
+            Status::NotConnected if self.diagnosis.is_none() => {
+                "DataWorks cannot connect: `dwlink-host diagnose` names the broken hop"
+            }
             Status::NotConnected => {
                 "applied, but DataWorks cannot connect (see the diagnosis above)"
             }
