@@ -654,3 +654,63 @@ async fn steps_that_need_nothing_from_a_failing_step_still_run_and_are_undone() 
         w.whitelist()
     );
 }
+
+#[tokio::test]
+async fn cen_attachments_use_only_zones_the_transit_router_supports() {
+    let w = World::new();
+    let e = w.engine("seed-cen.toml");
+    let (mut facts, _) = e.plan().await.unwrap();
+    let spec = e.spec().clone();
+    // B has vSwitches in two zones, but its transit router supports only the resource group's
+    // zone and one where B has none: dwlink adds a vSwitch there rather than use the other.
+    let own = facts.dataworks.vswitch.clone();
+    let unsupported: Vec<_> = facts
+        .dataworks
+        .vswitches
+        .iter()
+        .filter(|v| v.zone != own.zone)
+        .map(|v| v.id.clone())
+        .collect();
+    assert!(!unsupported.is_empty(), "the seed gives B a second zone");
+    facts.dataworks.tr_zones = vec![own.zone.clone(), "cn-shanghai-x".into()];
+    let p = plan::plan(&spec, &facts, "mysql");
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    let params = |step: &str| {
+        let a = p.actions.iter().find(|a| a.step == step).expect(step);
+        let Op::Cloud { call, .. } = &a.op else {
+            panic!("{step} is not a call")
+        };
+        call.params.clone()
+    };
+    let vsw = params("vswitch.dataworks");
+    assert!(
+        vsw.contains(&("ZoneId".into(), "cn-shanghai-x".into())),
+        "{vsw:?}"
+    );
+    let att = params("cen.attach.dataworks");
+    assert!(
+        att.contains(&("ZoneMappings.1.VSwitchId".into(), own.id.clone())),
+        "{att:?}"
+    );
+    assert!(
+        att.contains(&("ZoneMappings.2.ZoneId".into(), "cn-shanghai-x".into())),
+        "{att:?}"
+    );
+    assert!(
+        !att.iter().any(|(_, v)| unsupported.contains(v)),
+        "a vSwitch in an unsupported zone is attached: {att:?}"
+    );
+
+    // A zone the transit router does not support, named in the link file: a problem, no call.
+    facts.source.tr_zones = vec![facts.source.vswitch.zone.clone(), "cn-hangzhou-i".into()];
+    let mut bad = spec.clone();
+    bad.network.new_vswitch_zone = Some("cn-hangzhou-z".into());
+    let p = plan::plan(&bad, &facts, "mysql");
+    assert!(
+        p.problems.iter().any(|x| x
+            .message
+            .contains("not a zone the transit router in cn-hangzhou supports")),
+        "{:?}",
+        p.problems
+    );
+}

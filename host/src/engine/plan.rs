@@ -869,8 +869,10 @@ fn plan_cen(b: &mut Builder, src_cidr: &str, dw_cidr: &str) {
             }
             return (a.id.clone(), true);
         }
-        let mut zones = vec![(s.vswitch.zone.clone(), s.vswitch.id.clone())];
-        if preflight::needs_second_zone(&s) {
+        // The attachment's vSwitches: in zones the transit router supports, the instance's (or
+        // resource group's) own first, two zones in all.
+        let mut zones = preflight::attachment_zones(&s);
+        if zones.len() < 2 {
             let (z, cidr) = if side == Side::Source {
                 (
                     spec.network.new_vswitch_zone.as_deref(),
@@ -885,8 +887,8 @@ fn plan_cen(b: &mut Builder, src_cidr: &str, dw_cidr: &str) {
                     let token = b.token(&vstep);
                     let p = placeholder(&vstep);
                     b.notes.push(format!(
-                        "VPC {} (account {}, {}) has vSwitches in one zone only; CEN needs two, so dwlink creates vSwitch {cidr} in {zone}",
-                        s.vpc.id, s.account_uid, s.region
+                        "VPC {} (account {}, {}) has vSwitches in {} zone(s) its transit router supports; CEN needs two, so dwlink creates vSwitch {cidr} in {zone}",
+                        s.vpc.id, s.account_uid, s.region, zones.len()
                     ));
                     b.cloud(
                         &vstep,
@@ -903,16 +905,9 @@ fn plan_cen(b: &mut Builder, src_cidr: &str, dw_cidr: &str) {
                 Err(message) => b.problems.push(Problem {
                     check: "two zones for CEN".into(),
                     message,
-                    fix: "set network.new_vswitch_zone and network.new_vswitch_cidr, or create a vSwitch in a second zone".into(),
+                    fix: "set network.new_vswitch_zone (a zone the transit router supports) and network.new_vswitch_cidr, or create a vSwitch in a second supported zone".into(),
                 }),
             }
-        } else if let Some(other) = s
-            .vswitches
-            .iter()
-            .filter(|v| v.zone != s.vswitch.zone)
-            .find(|v| s.tr_zones.is_empty() || s.tr_zones.contains(&v.zone))
-        {
-            zones.push((other.zone.clone(), other.id.clone()));
         }
         let cross = s.account_uid != b.facts.dataworks.account_uid;
         if cross && !s.cen_grants.iter().any(|g| g.cen_id == cen_id) {

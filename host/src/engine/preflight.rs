@@ -36,6 +36,19 @@ pub fn new_vswitch_for(
 ) -> Result<(String, Ipv4Net), String> {
     let existing: Vec<&str> = side.vswitches.iter().map(|v| v.zone.as_str()).collect();
     let zone = match zone {
+        Some(z) if !side.tr_zones.is_empty() && !side.tr_zones.iter().any(|t| t == z) => {
+            return Err(format!(
+                "network.new_vswitch_zone {z} is not a zone the transit router in {} supports ({})",
+                side.region,
+                side.tr_zones.join(", ")
+            ));
+        }
+        Some(z) if attachment_zones(side).iter().any(|(u, _)| u == z) => {
+            return Err(format!(
+                "network.new_vswitch_zone {z} is a zone VPC {} already uses for the attachment; pick another",
+                side.vpc.id
+            ));
+        }
         Some(z) => z.to_string(),
         None => side
             .tr_zones
@@ -88,10 +101,19 @@ pub fn new_vswitch_for(
 }
 
 /// Whether a side needs a second vSwitch for a CEN attachment (vSwitches in two zones).
-pub fn needs_second_zone(side: &SideFacts) -> bool {
-    let zones: std::collections::BTreeSet<&str> =
-        side.vswitches.iter().map(|v| v.zone.as_str()).collect();
-    zones.len() < 2
+/// The vSwitches a transit-router attachment of `side`'s VPC can use, `(zone, vSwitch id)`:
+/// one per zone the transit router supports (any zone when that is not known), the side's own
+/// vSwitch first when its zone is supported; at most two.
+pub fn attachment_zones(side: &SideFacts) -> Vec<(String, String)> {
+    let supported = |z: &str| side.tr_zones.is_empty() || side.tr_zones.iter().any(|t| t == z);
+    let mut zones: Vec<(String, String)> = Vec::new();
+    let own = std::iter::once((&side.vswitch.zone, &side.vswitch.id));
+    for (zone, id) in own.chain(side.vswitches.iter().map(|v| (&v.zone, &v.id))) {
+        if zones.len() < 2 && supported(zone) && !zones.iter().any(|(z, _)| z == zone) {
+            zones.push((zone.clone(), id.clone()));
+        }
+    }
+    zones
 }
 
 /// Whether an instance's status word (the product's own) says it is on its way back to
