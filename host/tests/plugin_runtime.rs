@@ -5,10 +5,12 @@
 mod common;
 
 use common::{FakeCaller, fixture, rds_caller, runtime};
+use dwlink_host::cloud::{BoxFuture, Call, Caller, CloudError};
+use dwlink_host::engine::{DataSource, PluginDataSource, guard::FailedChange};
 use dwlink_host::plugin::{
     ConnectionRequest, InstanceRef, LimitOverrides, Limits, PluginError, PluginFailure,
 };
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 fn instance(id: &str) -> InstanceRef {
     InstanceRef {
@@ -448,4 +450,140 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         out.push(path);
     }
     out
+}
+
+/// An RDS instance whose `ModifySecurityIps` performs the write (Append, Delete or Cover) and
+/// then answers `ServiceUnavailable`, as when the response of an applied write is lost.
+struct LossyRds {
+    groups: Mutex<Vec<(String, Vec<String>)>>,
+}
+
+impl Caller for LossyRds {
+    fn call(&self, call: Call) -> BoxFuture<'_, Result<serde_json::Value, CloudError>> {
+        let answer = match call.action.as_str() {
+            "DescribeDBInstanceAttribute" => {
+                Ok(serde_json::json!({"Items": {"DBInstanceAttribute": [{
+                    "VpcId": "vpc-a", "VSwitchId": "vsw-a", "ConnectionString": "rm-1.mysql.rds.aliyuncs.com",
+                    "Port": "3306", "DBInstanceStatus": "Running"
+                }]}}))
+            }
+            "DescribeDBInstanceIPArrayList" => {
+                let groups = self.groups.lock().unwrap();
+                let list: Vec<serde_json::Value> = groups
+                    .iter()
+                    .map(|(name, ips)| {
+                        serde_json::json!({
+                            "DBInstanceIPArrayName": name,
+                            "SecurityIPList": ips.join(","),
+                            "DBInstanceIPArrayAttribute": ""
+                        })
+                    })
+                    .collect();
+                Ok(serde_json::json!({"Items": {"DBInstanceIPArray": list}}))
+            }
+            "ModifySecurityIps" => {
+                let p = |k: &str| call.params.get(k).unwrap_or_default().to_string();
+                let (group, mode) = (p("DBInstanceIPArrayName"), p("ModifyMode"));
+                let ips: Vec<String> = p("SecurityIps").split(',').map(str::to_string).collect();
+                let mut groups = self.groups.lock().unwrap();
+                if !groups.iter().any(|(g, _)| *g == group) {
+                    groups.push((group.clone(), Vec::new()));
+                }
+                let entries = &mut groups.iter_mut().find(|(g, _)| *g == group).unwrap().1;
+                match mode.as_str() {
+                    "Cover" => *entries = ips,
+                    "Delete" => entries.retain(|e| !ips.contains(e)),
+                    _ => entries.extend(ips),
+                }
+                Err(CloudError {
+                    http_status: 503,
+                    code: "ServiceUnavailable".into(),
+                    message: "the response was lost".into(),
+                    request_id: "LOST-1".into(),
+                    recommend: String::new(),
+                    account: "test-account".into(),
+                    region: call.region.clone(),
+                    product: call.product.clone(),
+                    action: call.action.clone(),
+                })
+            }
+            other => panic!("unexpected call {other}"),
+        };
+        Box::pin(async move { answer })
+    }
+
+    fn account(&self) -> &str {
+        "test-account"
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guard_names_a_plugin_that_covers_the_whitelist_and_then_fails() {
+    let rt = runtime();
+    let lossy = || {
+        Arc::new(LossyRds {
+            groups: Mutex::new(vec![
+                ("default".into(), vec!["10.20.0.0/16".into()]),
+                ("app".into(), vec!["192.168.7.15".into()]),
+            ]),
+        })
+    };
+
+    // The Cover fixture: its write replaced group app, then the call failed.
+    let caller = lossy();
+    let cover = rt.load_file(&fixture("cover-whitelist")).await.unwrap();
+    let source = PluginDataSource::new(cover, caller.clone());
+    let err = source
+        .whitelist_add(
+            instance("rm-1"),
+            "app".into(),
+            vec!["172.16.66.0/24".into()],
+        )
+        .await
+        .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(
+        text.starts_with(
+            "plugin cover-whitelist: whitelist-add: plugin cover-whitelist removed entry \
+             192.168.7.15 from whitelist group app, which dwlink did not ask for; restore it on \
+             instance rm-1 and report the plugin (and the call itself failed: "
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("ServiceUnavailable") && text.contains("LOST-1"),
+        "the plugin's own error is kept: {text}"
+    );
+    assert!(err.downcast_ref::<FailedChange>().is_some(), "{text}");
+    assert_eq!(
+        caller.groups.lock().unwrap()[1],
+        ("app".to_string(), vec!["172.16.66.0/24".to_string()]),
+        "the fake did apply the Cover"
+    );
+
+    // The well-behaved fixture appends: the same failure is only its own error.
+    let caller = lossy();
+    let good = rt.load_file(&fixture("well-behaved")).await.unwrap();
+    let source = PluginDataSource::new(good, caller.clone());
+    let err = source
+        .whitelist_add(
+            instance("rm-1"),
+            "app".into(),
+            vec!["172.16.66.0/24".into()],
+        )
+        .await
+        .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(
+        matches!(
+            err.downcast_ref::<PluginError>(),
+            Some(PluginError::Failure {
+                call: "whitelist-add",
+                failure: PluginFailure::Cloud { .. },
+                ..
+            })
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("did not ask for"), "{text}");
 }

@@ -287,3 +287,46 @@ fn an_undeclared_call_fails_calls_declared() {
     // Refused before it was sent: it never reached the cloud.
     assert!(report["calls"].get("vpc:DeleteVpc").is_none(), "{report:#}");
 }
+
+#[test]
+fn a_plugin_that_covers_the_whitelist_and_then_fails_is_named_for_the_lost_entry() {
+    // Group dataworks holds an entry before the run; with every write's response lost
+    // (timeout=1), the Cover fixture's write replaces the group and then the plugin fails.
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("held.toml");
+    let seed = std::fs::read_to_string(root().join("examples/scenarios/seed.toml")).unwrap();
+    let app = "  { name = \"app\", entries = [\"192.168.6.0/24\", \"192.168.7.15\"] },\n";
+    assert_eq!(
+        seed.matches(app).count(),
+        1,
+        "the seed's RDS whitelist changed"
+    );
+    let held = format!("{app}  {{ name = \"dataworks\", entries = [\"10.99.0.0/24\"] }},\n");
+    std::fs::write(&scenario, seed.replace(app, &held)).unwrap();
+    let (code, report, stderr) = test_json(
+        &fixture("cover-whitelist"),
+        &[
+            "--scenario",
+            scenario.to_str().unwrap(),
+            "--faults",
+            "timeout=1",
+        ],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    let throttling = &report["checks"][5];
+    assert_eq!(throttling["id"], "throttling");
+    assert_eq!(throttling["status"], "fail", "{throttling}");
+    let first = throttling["problems"][0].as_str().unwrap();
+    assert!(
+        first.starts_with(
+            "adding 172.16.66.0/24 to group dataworks under timeout=1: plugin cover-whitelist: \
+             whitelist-add: plugin cover-whitelist removed entry 10.99.0.0/24 from whitelist \
+             group dataworks, which dwlink did not ask for"
+        ),
+        "{first}"
+    );
+    assert!(
+        first.contains("(and the call itself failed: "),
+        "the plugin's own error is kept: {first}"
+    );
+}
