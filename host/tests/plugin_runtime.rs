@@ -587,3 +587,91 @@ async fn the_guard_names_a_plugin_that_covers_the_whitelist_and_then_fails() {
     );
     assert!(!text.contains("did not ask for"), "{text}");
 }
+
+/// One event of the host's log: its level, target and fields (`message` among them).
+#[derive(Debug, Clone)]
+struct Logged {
+    level: tracing::Level,
+    target: String,
+    fields: std::collections::BTreeMap<String, String>,
+}
+
+/// A tracing layer that keeps every event, for a test to read back.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<Logged>>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Fields<'a>(&'a mut std::collections::BTreeMap<String, String>);
+        impl tracing::field::Visit for Fields<'_> {
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                self.0.insert(field.name().into(), value.into());
+            }
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                self.0.insert(field.name().into(), format!("{value:?}"));
+            }
+        }
+        let mut fields = std::collections::BTreeMap::new();
+        event.record(&mut Fields(&mut fields));
+        self.0.lock().unwrap().push(Logged {
+            level: *event.metadata().level(),
+            target: event.metadata().target().into(),
+            fields,
+        });
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn guest_stdout_and_stderr_reach_the_host_log_tagged_with_the_plugin() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let capture = Capture::default();
+    let _log =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let forwarded = |plugin: &str, stream: &str| -> Vec<Logged> {
+        capture
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| {
+                e.fields.get("plugin").map(String::as_str) == Some(plugin)
+                    && e.fields.get("stream").map(String::as_str) == Some(stream)
+            })
+            .cloned()
+            .collect()
+    };
+
+    let rt = runtime();
+    // The well-behaved fixture's discover prints `stdout line from well-behaved`.
+    let good = rt.load_file(&fixture("well-behaved")).await.unwrap();
+    assert!(
+        forwarded("well-behaved", "stdout").is_empty(),
+        "describe prints nothing"
+    );
+    good.discover(rds_caller(), &instance("rm-1"))
+        .await
+        .unwrap();
+    let lines = forwarded("well-behaved", "stdout");
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert_eq!(lines[0].fields["message"], "stdout line from well-behaved");
+    assert_eq!(lines[0].level, tracing::Level::INFO);
+    assert!(
+        lines[0].target.starts_with("dwlink_host::plugin"),
+        "{lines:#?}"
+    );
+
+    // A guest panic's message is on its stderr: forwarded too, under the hostile plugin's name.
+    let hostile = rt.load_file(&fixture("hostile")).await.unwrap();
+    hostile
+        .discover(FakeCaller::new().shared(), &instance("panic"))
+        .await
+        .unwrap_err();
+    let lines = forwarded("hostile", "stderr");
+    assert!(
+        lines
+            .iter()
+            .any(|e| e.fields["message"] == "hostile fixture panics on purpose"),
+        "{lines:#?}"
+    );
+    assert!(forwarded("well-behaved", "stderr").is_empty());
+}
