@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{cache_dir, fixture};
+use common::{cache_dir, fixture, js_plugin};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -177,16 +177,9 @@ fn a_plugin_that_covers_the_whitelist_fails_naming_the_check_and_the_plugin() {
 
 #[test]
 fn the_javascript_plugin_passes_with_its_scenario() {
-    let file = root().join("target/plugins/rds-postgresql.wasm");
-    if !file.exists() {
-        eprintln!(
-            "SKIPPED plugin_testkit (JavaScript plugin): {} is missing. It is built by `cargo \
-             xtask plugins` when node and npm are installed (or by `npm ci && node build.mjs` in \
-             examples/plugins/rds-postgresql).",
-            file.display()
-        );
+    let Some(file) = js_plugin("rds-postgresql", "plugin_testkit") else {
         return;
-    }
+    };
     let scenario = root().join("examples/scenarios/rds-postgresql.toml");
     let (code, report, stderr) = test_json(&file, &["--scenario", scenario.to_str().unwrap()]);
     assert_all_pass("rds-postgresql", code, &report, &stderr);

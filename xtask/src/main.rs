@@ -233,7 +233,10 @@ fn test_js_plugins(root: &Path) -> Result<()> {
 
 fn test(root: &Path, args: &[String]) -> Result<()> {
     test_js_plugins(root)?;
-    run(cargo().args(["test", "--workspace", "--release"]))?;
+    // The plugins were just built: a test that finds none must fail, not skip.
+    run(cargo()
+        .args(["test", "--workspace", "--release"])
+        .env("DWLINK_REQUIRE_PLUGINS", "1"))?;
     if args.iter().any(|a| a == "--no-python") {
         eprintln!("xtask: skipping the SDK conformance suite (--no-python)");
         return Ok(());
