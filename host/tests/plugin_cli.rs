@@ -2,7 +2,8 @@
 
 mod common;
 
-use common::{cache_dir, fixture};
+use common::{cache_dir, fixture, plugin};
+use sha2::{Digest, Sha256};
 use std::process::{Command, Output};
 
 fn dwlink(args: &[&str]) -> Output {
@@ -134,6 +135,52 @@ fn inspect_prints_the_documented_json() {
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(v["size_bytes"], bytes.len() as u64);
     assert_eq!(v["sha256"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn inspect_describes_the_shipped_rds_mysql_plugin() {
+    let path = plugin("rds-mysql");
+    let out = dwlink(&[
+        "plugin",
+        "inspect",
+        path.to_str().unwrap(),
+        "--output",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    let mut expected = vec![
+        "name",
+        "version",
+        "datasource_type",
+        "product",
+        "actions",
+        "wit_version",
+        "limits",
+        "size_bytes",
+        "sha256",
+    ];
+    expected.sort();
+    assert_eq!(keys, expected, "{v:#}");
+    assert_eq!(v["name"], "rds-mysql");
+    assert_eq!(v["datasource_type"], "mysql");
+    assert_eq!(v["wit_version"], "0.1.0");
+    let actions: Vec<&str> = v["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"rds:ModifySecurityIps"), "{actions:?}");
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(v["size_bytes"], bytes.len() as u64);
+    assert_eq!(v["sha256"], hex::encode(Sha256::digest(&bytes)));
 }
 
 #[test]

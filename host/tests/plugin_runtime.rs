@@ -5,10 +5,12 @@
 mod common;
 
 use common::{FakeCaller, fixture, rds_caller, runtime};
+use dwlink_host::cloud::{BoxFuture, Call, Caller, CloudError};
+use dwlink_host::engine::{DataSource, PluginDataSource, guard::FailedChange};
 use dwlink_host::plugin::{
     ConnectionRequest, InstanceRef, LimitOverrides, Limits, PluginError, PluginFailure,
 };
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 fn instance(id: &str) -> InstanceRef {
     InstanceRef {
@@ -448,4 +450,228 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         out.push(path);
     }
     out
+}
+
+/// An RDS instance whose `ModifySecurityIps` performs the write (Append, Delete or Cover) and
+/// then answers `ServiceUnavailable`, as when the response of an applied write is lost.
+struct LossyRds {
+    groups: Mutex<Vec<(String, Vec<String>)>>,
+}
+
+impl Caller for LossyRds {
+    fn call(&self, call: Call) -> BoxFuture<'_, Result<serde_json::Value, CloudError>> {
+        let answer = match call.action.as_str() {
+            "DescribeDBInstanceAttribute" => {
+                Ok(serde_json::json!({"Items": {"DBInstanceAttribute": [{
+                    "VpcId": "vpc-a", "VSwitchId": "vsw-a", "ConnectionString": "rm-1.mysql.rds.aliyuncs.com",
+                    "Port": "3306", "DBInstanceStatus": "Running"
+                }]}}))
+            }
+            "DescribeDBInstanceIPArrayList" => {
+                let groups = self.groups.lock().unwrap();
+                let list: Vec<serde_json::Value> = groups
+                    .iter()
+                    .map(|(name, ips)| {
+                        serde_json::json!({
+                            "DBInstanceIPArrayName": name,
+                            "SecurityIPList": ips.join(","),
+                            "DBInstanceIPArrayAttribute": ""
+                        })
+                    })
+                    .collect();
+                Ok(serde_json::json!({"Items": {"DBInstanceIPArray": list}}))
+            }
+            "ModifySecurityIps" => {
+                let p = |k: &str| call.params.get(k).unwrap_or_default().to_string();
+                let (group, mode) = (p("DBInstanceIPArrayName"), p("ModifyMode"));
+                let ips: Vec<String> = p("SecurityIps").split(',').map(str::to_string).collect();
+                let mut groups = self.groups.lock().unwrap();
+                if !groups.iter().any(|(g, _)| *g == group) {
+                    groups.push((group.clone(), Vec::new()));
+                }
+                let entries = &mut groups.iter_mut().find(|(g, _)| *g == group).unwrap().1;
+                match mode.as_str() {
+                    "Cover" => *entries = ips,
+                    "Delete" => entries.retain(|e| !ips.contains(e)),
+                    _ => entries.extend(ips),
+                }
+                Err(CloudError {
+                    http_status: 503,
+                    code: "ServiceUnavailable".into(),
+                    message: "the response was lost".into(),
+                    request_id: "LOST-1".into(),
+                    recommend: String::new(),
+                    account: "test-account".into(),
+                    region: call.region.clone(),
+                    product: call.product.clone(),
+                    action: call.action.clone(),
+                })
+            }
+            other => panic!("unexpected call {other}"),
+        };
+        Box::pin(async move { answer })
+    }
+
+    fn account(&self) -> &str {
+        "test-account"
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guard_names_a_plugin_that_covers_the_whitelist_and_then_fails() {
+    let rt = runtime();
+    let lossy = || {
+        Arc::new(LossyRds {
+            groups: Mutex::new(vec![
+                ("default".into(), vec!["10.20.0.0/16".into()]),
+                ("app".into(), vec!["192.168.7.15".into()]),
+            ]),
+        })
+    };
+
+    // The Cover fixture: its write replaced group app, then the call failed.
+    let caller = lossy();
+    let cover = rt.load_file(&fixture("cover-whitelist")).await.unwrap();
+    let source = PluginDataSource::new(cover, caller.clone());
+    let err = source
+        .whitelist_add(
+            instance("rm-1"),
+            "app".into(),
+            vec!["172.16.66.0/24".into()],
+        )
+        .await
+        .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(
+        text.starts_with(
+            "plugin cover-whitelist: whitelist-add: plugin cover-whitelist removed entry \
+             192.168.7.15 from whitelist group app, which dwlink did not ask for; restore it on \
+             instance rm-1 and report the plugin (and the call itself failed: "
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("ServiceUnavailable") && text.contains("LOST-1"),
+        "the plugin's own error is kept: {text}"
+    );
+    assert!(err.downcast_ref::<FailedChange>().is_some(), "{text}");
+    assert_eq!(
+        caller.groups.lock().unwrap()[1],
+        ("app".to_string(), vec!["172.16.66.0/24".to_string()]),
+        "the fake did apply the Cover"
+    );
+
+    // The well-behaved fixture appends: the same failure is only its own error.
+    let caller = lossy();
+    let good = rt.load_file(&fixture("well-behaved")).await.unwrap();
+    let source = PluginDataSource::new(good, caller.clone());
+    let err = source
+        .whitelist_add(
+            instance("rm-1"),
+            "app".into(),
+            vec!["172.16.66.0/24".into()],
+        )
+        .await
+        .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(
+        matches!(
+            err.downcast_ref::<PluginError>(),
+            Some(PluginError::Failure {
+                call: "whitelist-add",
+                failure: PluginFailure::Cloud { .. },
+                ..
+            })
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("did not ask for"), "{text}");
+}
+
+/// One event of the host's log: its level, target and fields (`message` among them).
+#[derive(Debug, Clone)]
+struct Logged {
+    level: tracing::Level,
+    target: String,
+    fields: std::collections::BTreeMap<String, String>,
+}
+
+/// A tracing layer that keeps every event, for a test to read back.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<Logged>>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Fields<'a>(&'a mut std::collections::BTreeMap<String, String>);
+        impl tracing::field::Visit for Fields<'_> {
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                self.0.insert(field.name().into(), value.into());
+            }
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                self.0.insert(field.name().into(), format!("{value:?}"));
+            }
+        }
+        let mut fields = std::collections::BTreeMap::new();
+        event.record(&mut Fields(&mut fields));
+        self.0.lock().unwrap().push(Logged {
+            level: *event.metadata().level(),
+            target: event.metadata().target().into(),
+            fields,
+        });
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn guest_stdout_and_stderr_reach_the_host_log_tagged_with_the_plugin() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let capture = Capture::default();
+    let _log =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let forwarded = |plugin: &str, stream: &str| -> Vec<Logged> {
+        capture
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| {
+                e.fields.get("plugin").map(String::as_str) == Some(plugin)
+                    && e.fields.get("stream").map(String::as_str) == Some(stream)
+            })
+            .cloned()
+            .collect()
+    };
+
+    let rt = runtime();
+    // The well-behaved fixture's discover prints `stdout line from well-behaved`.
+    let good = rt.load_file(&fixture("well-behaved")).await.unwrap();
+    assert!(
+        forwarded("well-behaved", "stdout").is_empty(),
+        "describe prints nothing"
+    );
+    good.discover(rds_caller(), &instance("rm-1"))
+        .await
+        .unwrap();
+    let lines = forwarded("well-behaved", "stdout");
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert_eq!(lines[0].fields["message"], "stdout line from well-behaved");
+    assert_eq!(lines[0].level, tracing::Level::INFO);
+    assert!(
+        lines[0].target.starts_with("dwlink_host::plugin"),
+        "{lines:#?}"
+    );
+
+    // A guest panic's message is on its stderr: forwarded too, under the hostile plugin's name.
+    let hostile = rt.load_file(&fixture("hostile")).await.unwrap();
+    hostile
+        .discover(FakeCaller::new().shared(), &instance("panic"))
+        .await
+        .unwrap_err();
+    let lines = forwarded("hostile", "stderr");
+    assert!(
+        lines
+            .iter()
+            .any(|e| e.fields["message"] == "hostile fixture panics on purpose"),
+        "{lines:#?}"
+    );
+    assert!(forwarded("well-behaved", "stderr").is_empty());
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{cache_dir, fixture};
+use common::{cache_dir, fixture, js_plugin};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -177,16 +177,9 @@ fn a_plugin_that_covers_the_whitelist_fails_naming_the_check_and_the_plugin() {
 
 #[test]
 fn the_javascript_plugin_passes_with_its_scenario() {
-    let file = root().join("target/plugins/rds-postgresql.wasm");
-    if !file.exists() {
-        eprintln!(
-            "SKIPPED plugin_testkit (JavaScript plugin): {} is missing. It is built by `cargo \
-             xtask plugins` when node and npm are installed (or by `npm ci && node build.mjs` in \
-             examples/plugins/rds-postgresql).",
-            file.display()
-        );
+    let Some(file) = js_plugin("rds-postgresql", "plugin_testkit") else {
         return;
-    }
+    };
     let scenario = root().join("examples/scenarios/rds-postgresql.toml");
     let (code, report, stderr) = test_json(&file, &["--scenario", scenario.to_str().unwrap()]);
     assert_all_pass("rds-postgresql", code, &report, &stderr);
@@ -286,4 +279,47 @@ fn an_undeclared_call_fails_calls_declared() {
     );
     // Refused before it was sent: it never reached the cloud.
     assert!(report["calls"].get("vpc:DeleteVpc").is_none(), "{report:#}");
+}
+
+#[test]
+fn a_plugin_that_covers_the_whitelist_and_then_fails_is_named_for_the_lost_entry() {
+    // Group dataworks holds an entry before the run; with every write's response lost
+    // (timeout=1), the Cover fixture's write replaces the group and then the plugin fails.
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("held.toml");
+    let seed = std::fs::read_to_string(root().join("examples/scenarios/seed.toml")).unwrap();
+    let app = "  { name = \"app\", entries = [\"192.168.6.0/24\", \"192.168.7.15\"] },\n";
+    assert_eq!(
+        seed.matches(app).count(),
+        1,
+        "the seed's RDS whitelist changed"
+    );
+    let held = format!("{app}  {{ name = \"dataworks\", entries = [\"10.99.0.0/24\"] }},\n");
+    std::fs::write(&scenario, seed.replace(app, &held)).unwrap();
+    let (code, report, stderr) = test_json(
+        &fixture("cover-whitelist"),
+        &[
+            "--scenario",
+            scenario.to_str().unwrap(),
+            "--faults",
+            "timeout=1",
+        ],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    let throttling = &report["checks"][5];
+    assert_eq!(throttling["id"], "throttling");
+    assert_eq!(throttling["status"], "fail", "{throttling}");
+    let first = throttling["problems"][0].as_str().unwrap();
+    assert!(
+        first.starts_with(
+            "adding 172.16.66.0/24 to group dataworks under timeout=1: plugin cover-whitelist: \
+             whitelist-add: plugin cover-whitelist removed entry 10.99.0.0/24 from whitelist \
+             group dataworks, which dwlink did not ask for"
+        ),
+        "{first}"
+    );
+    assert!(
+        first.contains("(and the call itself failed: "),
+        "the plugin's own error is kept: {first}"
+    );
 }

@@ -5,7 +5,10 @@
 //! alone, errors as values, connection properties without a password.
 //!
 //! Needs `target/plugins/rds-postgresql.wasm` (`cargo xtask plugins` builds it when node and npm
-//! are installed); without it the test prints why and passes without checking anything.
+//! are installed); without node and npm the test prints why and passes without checking
+//! anything, with them a missing file fails it.
+
+mod common;
 
 use dwlink_host::cloud::{BoxFuture, Call, Caller, CloudError};
 use dwlink_host::plugin::{
@@ -25,18 +28,7 @@ const VPC: &str = "vpc-bp1simhzvpc000000001";
 const VSW: &str = "vsw-bp1simhzvsw00000000h";
 
 fn wasm() -> Option<PathBuf> {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins/rds-postgresql.wasm");
-    if path.exists() {
-        return Some(path);
-    }
-    eprintln!(
-        "SKIPPED polyglot_plugin: {} is missing. It is built by `cargo xtask plugins` when node \
-         and npm are installed (or by `npm ci && node build.mjs` in \
-         examples/plugins/rds-postgresql).",
-        path.display()
-    );
-    None
+    common::js_plugin("rds-postgresql", "polyglot_plugin")
 }
 
 fn instance() -> InstanceRef {

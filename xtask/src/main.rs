@@ -45,6 +45,16 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Where cargo writes its build output: `CARGO_TARGET_DIR` when set (relative to the workspace
+/// root), else `<root>/target`. The copies in `target/plugins` and `target/fixtures` always go
+/// under the workspace root, where the tests look for them.
+fn cargo_target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("target"),
+    }
+}
+
 fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
@@ -146,7 +156,7 @@ fn build_plugins(root: &Path) -> Result<()> {
         cmd.args(["--package", package]);
     }
     run(&mut cmd)?;
-    let built = root.join("target").join(WASM_TARGET).join("plugin");
+    let built = cargo_target_dir(root).join(WASM_TARGET).join("plugin");
     for (dir, package, out) in &crates {
         let from = built.join(format!("{}.wasm", package.replace('-', "_")));
         let to_dir = root.join("target").join(out);
@@ -223,7 +233,10 @@ fn test_js_plugins(root: &Path) -> Result<()> {
 
 fn test(root: &Path, args: &[String]) -> Result<()> {
     test_js_plugins(root)?;
-    run(cargo().args(["test", "--workspace", "--release"]))?;
+    // The plugins were just built: a test that finds none must fail, not skip.
+    run(cargo()
+        .args(["test", "--workspace", "--release"])
+        .env("DWLINK_REQUIRE_PLUGINS", "1"))?;
     if args.iter().any(|a| a == "--no-python") {
         eprintln!("xtask: skipping the SDK conformance suite (--no-python)");
         return Ok(());

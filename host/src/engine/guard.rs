@@ -61,6 +61,37 @@ pub enum Violation {
     },
 }
 
+/// A change the plugin reported as failed, after which the guard still found a broken invariant:
+/// the violation first (it needs the user's action), then the plugin's own error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("plugin {plugin}: {call}: {violation} (and the call itself failed: {error})")]
+pub struct FailedChange {
+    pub plugin: String,
+    pub call: &'static str,
+    pub violation: Violation,
+    /// The plugin's error, without its `plugin NAME: CALL: ` prefix.
+    pub error: String,
+}
+
+impl FailedChange {
+    pub fn new(
+        plugin: &str,
+        call: &'static str,
+        violation: Violation,
+        error: &dyn std::fmt::Display,
+    ) -> FailedChange {
+        let error = error.to_string();
+        let prefix = format!("plugin {plugin}: {call}: ");
+        let error = error.strip_prefix(&prefix).unwrap_or(&error).to_string();
+        FailedChange {
+            plugin: plugin.to_string(),
+            call,
+            violation,
+            error,
+        }
+    }
+}
+
 /// An entry as a network, so `10.0.0.1` and `10.0.0.1/32` compare equal. Entries that are not
 /// IPv4 (the products also accept a few keywords) are kept as text.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -106,6 +137,30 @@ pub fn check(
     before: &[WhitelistGroup],
     after: &[WhitelistGroup],
     change: Change<'_>,
+) -> Result<(), Violation> {
+    check_with(plugin, instance, before, after, change, true)
+}
+
+/// [`check`] after a change the plugin reported as failed: the asked-for entries may be all,
+/// some or none applied, but every other entry must have survived, and nothing else (nothing
+/// open to all) may have appeared.
+pub fn check_after_failure(
+    plugin: &str,
+    instance: &str,
+    before: &[WhitelistGroup],
+    after: &[WhitelistGroup],
+    change: Change<'_>,
+) -> Result<(), Violation> {
+    check_with(plugin, instance, before, after, change, false)
+}
+
+fn check_with(
+    plugin: &str,
+    instance: &str,
+    before: &[WhitelistGroup],
+    after: &[WhitelistGroup],
+    change: Change<'_>,
+    must_be_applied: bool,
 ) -> Result<(), Violation> {
     let (group, asked, adding) = match change {
         Change::Add { group, entries } => (group, entries, true),
@@ -164,6 +219,9 @@ pub fn check(
                 entry,
             });
         }
+    }
+    if !must_be_applied {
+        return Ok(());
     }
     for k in &asked {
         let present = in_group(&after_set, k);
@@ -287,6 +345,93 @@ mod tests {
         .unwrap_err();
         assert!(matches!(err, Violation::Unexpected { .. }));
         assert!(open_to_all("0.0.0.0/0") && open_to_all("%") && !open_to_all("0.0.0.0/8"));
+    }
+
+    #[test]
+    fn after_a_failed_change_only_the_entries_not_asked_for_are_checked() {
+        let before = groups(&[
+            ("default", &["10.20.0.0/16"]),
+            ("dataworks", &["10.9.0.0/24"]),
+        ]);
+        let asked = cidrs(&[RG, "172.16.67.0/24"]);
+        let add = Change::Add {
+            group: "dataworks",
+            entries: &asked,
+        };
+        // Nothing, half or all of the change happened: not a violation when the call failed.
+        for after in [
+            before.clone(),
+            groups(&[
+                ("default", &["10.20.0.0/16"]),
+                ("dataworks", &["10.9.0.0/24", RG]),
+            ]),
+            groups(&[
+                ("default", &["10.20.0.0/16"]),
+                ("dataworks", &["10.9.0.0/24", RG, "172.16.67.0/24"]),
+            ]),
+        ] {
+            assert_eq!(
+                check_after_failure("p", "rm-1", &before, &after, add),
+                Ok(())
+            );
+        }
+        // Covered, then failed: the lost entry is named.
+        let covered = groups(&[("default", &["10.20.0.0/16"]), ("dataworks", &[RG])]);
+        let err = check_after_failure("cover", "rm-1", &before, &covered, add).unwrap_err();
+        assert_eq!(
+            err,
+            Violation::Lost {
+                plugin: "cover".into(),
+                instance: "rm-1".into(),
+                group: "dataworks".into(),
+                entry: "10.9.0.0/24".into(),
+            }
+        );
+        // An entry nobody asked for, or one open to all, is refused after a failure too.
+        let extra = groups(&[
+            ("default", &["10.20.0.0/16", "8.8.8.8"]),
+            ("dataworks", &["10.9.0.0/24"]),
+        ]);
+        let err = check_after_failure("p", "rm-1", &before, &extra, add).unwrap_err();
+        assert!(matches!(&err, Violation::Unexpected { entry, .. } if entry == "8.8.8.8"));
+        let open = groups(&[
+            ("default", &["10.20.0.0/16"]),
+            ("dataworks", &["10.9.0.0/24", "0.0.0.0/0"]),
+        ]);
+        let err = check_after_failure("p", "rm-1", &before, &open, add).unwrap_err();
+        assert!(matches!(err, Violation::OpenToAll { .. }));
+        // A failed remove may have removed the asked-for entry, but nothing else.
+        let asked = cidrs(&["10.9.0.0/24"]);
+        let remove = Change::Remove {
+            group: "dataworks",
+            entries: &asked,
+        };
+        let removed = groups(&[("default", &["10.20.0.0/16"]), ("dataworks", &[])]);
+        assert_eq!(
+            check_after_failure("p", "rm-1", &before, &removed, remove),
+            Ok(())
+        );
+        let wiped = groups(&[("dataworks", &[])]);
+        let err = check_after_failure("p", "rm-1", &before, &wiped, remove).unwrap_err();
+        assert!(matches!(&err, Violation::Lost { entry, .. } if entry == "10.20.0.0/16"));
+    }
+
+    #[test]
+    fn a_failed_change_names_the_violation_and_the_plugins_error_once() {
+        let violation = Violation::Lost {
+            plugin: "cover".into(),
+            instance: "rm-1".into(),
+            group: "app".into(),
+            entry: "192.168.7.15".into(),
+        };
+        let own = "plugin cover: whitelist-add: cloud error ServiceUnavailable: try later";
+        let e = FailedChange::new("cover", "whitelist-add", violation, &own);
+        assert_eq!(
+            e.to_string(),
+            "plugin cover: whitelist-add: plugin cover removed entry 192.168.7.15 from whitelist \
+             group app, which dwlink did not ask for; restore it on instance rm-1 and report the \
+             plugin (and the call itself failed: cloud error ServiceUnavailable: try later)"
+        );
     }
 
     #[test]

@@ -80,7 +80,8 @@ pub struct WhitelistSpec {
     pub enabled: bool,
 }
 
-/// Plugin sandbox limits as written in the link file; the runtime clamps them to its maxima.
+/// Plugin sandbox limits as written in the link file. A value above the host maximum (or zero)
+/// is refused as bad input naming the key (see `Limits::with_overrides`), never clamped.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {

@@ -16,7 +16,7 @@ use crate::cloud::{
     AccountClient, BoxFuture, Call, Caller, Cloud, CloudConfig, CloudError, Credentials, Rate,
     RateLimits, RetryPolicy,
 };
-use crate::engine::guard::{self, Change};
+use crate::engine::guard::{self, Change, FailedChange};
 use crate::plugin::{ConnectionRequest, Endpoint, Location, Plugin, PluginError, WhitelistGroup};
 use dwlink_sim::{FaultSettings, Scenario, SimConfig, SimHandle, Simulator, Timing};
 use std::collections::{BTreeMap, BTreeSet};
@@ -306,6 +306,14 @@ impl Op {
             Op::Remove => "removing",
         }
     }
+
+    /// The plugin call, as the runtime's errors name it.
+    fn call(self) -> &'static str {
+        match self {
+            Op::Add => "whitelist-add",
+            Op::Remove => "whitelist-remove",
+        }
+    }
 }
 
 struct Run<'a> {
@@ -365,14 +373,6 @@ impl Run<'_> {
                     .await
             }
         };
-        if let Err(e) = result {
-            return Err(self.noted(e));
-        }
-        let writes = env.writes() - writes;
-        let after = self
-            .list(env)
-            .await
-            .map_err(|e| format!("whitelist-list after the change: {e}"))?;
         let change = match op {
             Op::Add => Change::Add {
                 group: GROUP,
@@ -383,6 +383,30 @@ impl Run<'_> {
                 entries: &cidrs,
             },
         };
+        if let Err(e) = result {
+            let error = self.noted(e);
+            // The plugin may have broken the whitelist before it failed: look again.
+            let Ok(after) = self.list(env).await else {
+                return Err(error);
+            };
+            return match guard::check_after_failure(
+                self.plugin.name(),
+                &instance.id,
+                &before,
+                &after,
+                change,
+            ) {
+                Ok(()) => Err(error),
+                Err(v) => {
+                    Err(FailedChange::new(self.plugin.name(), op.call(), v, &error).to_string())
+                }
+            };
+        }
+        let writes = env.writes() - writes;
+        let after = self
+            .list(env)
+            .await
+            .map_err(|e| format!("whitelist-list after the change: {e}"))?;
         guard::check(self.plugin.name(), &instance.id, &before, &after, change)
             .map_err(|v| v.to_string())?;
         Ok(writes)

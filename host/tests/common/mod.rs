@@ -35,6 +35,36 @@ pub fn plugin(name: &str) -> PathBuf {
     path
 }
 
+/// `target/plugins/<name>.wasm` of a JavaScript plugin, which `cargo xtask plugins` builds only
+/// when node and npm are installed. Without them the test is skipped: `None`, and the reason on
+/// stderr (`test` names the test). With them the file must be there, as any built plugin.
+pub fn js_plugin(name: &str, test: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/plugins")
+        .join(format!("{name}.wasm"));
+    let runs = |program: &str| {
+        std::process::Command::new(program)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !runs("node") || !runs("npm") {
+        eprintln!(
+            "SKIPPED {test} (JavaScript plugin {name}): node and npm are not both installed, so \
+             `cargo xtask plugins` does not build {}; install Node.js 20 or later to run it",
+            path.display()
+        );
+        return None;
+    }
+    assert!(
+        path.exists(),
+        "{} is missing although node and npm are installed: run `cargo xtask plugins` first (or \
+         `npm ci && node build.mjs` in examples/plugins/{name})",
+        path.display()
+    );
+    Some(path)
+}
+
 /// A compile-cache directory for the tests, under cargo's per-target temp dir (never the
 /// user's cache).
 pub fn cache_dir() -> PathBuf {
