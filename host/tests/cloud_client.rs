@@ -410,6 +410,54 @@ async fn retries_each_retryable_class_then_succeeds() {
 }
 
 #[tokio::test]
+async fn a_write_without_client_token_is_not_resent_after_a_failure_that_may_have_taken_effect() {
+    let server = Server::start().await;
+    let cloud = server.cloud(fast());
+    let b = b_client(&cloud);
+    let create_route = || {
+        Call::new(
+            "dataworks-public",
+            "2024-05-18",
+            "CreateRoute",
+            "cn-shanghai",
+        )
+        .params(
+            Params::new()
+                .set("NetworkId", "1001")
+                .set("DestinationCidr", "192.168.6.0/24"),
+        )
+    };
+    // The server failed while working on it: it may exist now. One attempt, and the error says
+    // why it was not resent.
+    for reply in [error(500, "InternalError"), Reply::Text(502, "bad gateway")] {
+        let before = server.seen().len();
+        server.state.lock().unwrap().script.clear();
+        server.script([reply, ok()]);
+        let e = b.call(create_route()).await.unwrap_err();
+        assert_eq!(server.seen().len(), before + 1, "resent: {e}");
+        assert!(e.message.contains("may have been carried out"), "{e}");
+        assert!(e.message.contains("no ClientToken"), "{e}");
+    }
+    // A refusal did nothing: resending is safe, token or not.
+    for reply in [
+        error(400, "Throttling.User"),
+        error(503, "ServiceUnavailable"),
+    ] {
+        let before = server.seen().len();
+        server.state.lock().unwrap().script.clear();
+        server.script([reply, ok()]);
+        b.call(create_route()).await.unwrap();
+        assert_eq!(server.seen().len(), before + 2);
+    }
+    // Reads are always safe to resend.
+    let before = server.seen().len();
+    server.state.lock().unwrap().script.clear();
+    server.script([error(500, "InternalError"), ok()]);
+    b.call(describe()).await.unwrap();
+    assert_eq!(server.seen().len(), before + 2);
+}
+
+#[tokio::test]
 async fn fails_fast_on_non_retryable_codes() {
     let server = Server::start().await;
     let cloud = server.cloud(fast());
@@ -647,7 +695,7 @@ async fn assume_role_uses_b_credentials_then_the_assumed_token() {
         assert_eq!(s.headers["x-acs-security-token"], "assumed-token-1-Vb7");
     }
     let counts = cloud.call_counts();
-    assert_eq!(counts["b"].writes, 1); // AssumeRole
+    assert_eq!(counts["b"].reads, 1); // AssumeRole: temporary credentials, no resource
     assert_eq!(counts["a"].reads, 2);
 
     // Identities: each account's UID.

@@ -1,7 +1,7 @@
 //! The client: a [`Cloud`] shared by the whole run (HTTP client, config, rate limiters, write
 //! locks, call counts) and an [`AccountClient`] per account, which implements [`Caller`].
 
-use super::accounting::{Accounting, CallCounts};
+use super::accounting::{Accounting, CallCounts, is_read};
 use super::credentials::{CredentialEnv, CredentialError, Credentials, SourceCredentials};
 use super::endpoints::Endpoints;
 use super::ratelimit::{KeyedLocks, RateLimiter, RateLimits, SerialGuard};
@@ -372,6 +372,25 @@ impl AccountClient {
                 continue;
             }
             if !retry::is_retryable(&err) || attempt >= policy.max_attempts {
+                return Err(err);
+            }
+            // A write without a ClientToken cannot be told apart from its own retry: sent again
+            // after a failure that may have taken effect, it could create a second resource.
+            // Stop and let the caller look (the engine re-observes and adopts what it finds).
+            // Removing twice is harmless (the second answers "not found").
+            let removes = ["Delete", "Revoke", "Dissociate", "Disable"]
+                .iter()
+                .any(|p| call.action.starts_with(p));
+            if !is_read(&call.action)
+                && !removes
+                && call.params.get("ClientToken").is_none()
+                && retry::may_have_taken_effect(&err)
+            {
+                let mut err = err;
+                err.message = format!(
+                    "{}; the request may have been carried out, and this call has no ClientToken, so it was not sent again: run again, dwlink looks for what it created first",
+                    err.message
+                );
                 return Err(err);
             }
             let wait = policy.backoff(attempt);

@@ -49,6 +49,16 @@ pub fn is_retryable(err: &CloudError) -> bool {
     })
 }
 
+/// Whether the request may have been carried out although it failed: no answer after it was
+/// sent (a read timeout, a reset), or the server failed while working on it (HTTP 5xx other
+/// than 503 Service Unavailable). A refusal (throttling, a conflict, could not connect) is not.
+pub fn may_have_taken_effect(err: &CloudError) -> bool {
+    if err.code == CODE_TRANSPORT {
+        return !err.message.starts_with("could not connect");
+    }
+    err.code == "InternalError" || (err.http_status >= 500 && err.http_status != 503)
+}
+
 /// Attempts, backoff and deadlines. One value for the whole client.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {

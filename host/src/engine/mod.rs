@@ -173,9 +173,17 @@ impl Engine {
     }
 
     pub(crate) fn progress(&self, line: &str) {
-        if self.opts.progress {
-            eprintln!("{line}");
+        if !self.opts.progress {
+            return;
         }
+        if !self.interactive {
+            eprintln!("{line}");
+            return;
+        }
+        // A step starting while others wait: print above the live line, then redraw it.
+        let live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        eprintln!("\r\x1b[2K{line}");
+        render_waits(&live);
     }
 
     /// On a terminal, one line rewritten in place while waits last: what is awaited, its
