@@ -103,6 +103,28 @@ pub(super) enum Credentials {
     FixedB(cloud::Credentials),
 }
 
+/// The client's rate limits with the link file's `[rate_limits]` applied. A bucket holds one
+/// second's worth of calls (at least one), as the defaults do.
+fn rate_limits(spec: &crate::spec::RateSpec) -> cloud::RateLimits {
+    let rate = |per_second: f64| cloud::Rate {
+        per_second,
+        burst: (per_second.ceil() as u32).max(1),
+    };
+    let mut limits = cloud::RateLimits::default();
+    if let Some(r) = spec.writes_per_second {
+        limits.default = rate(r);
+    }
+    if let Some(r) = spec.reads_per_second {
+        limits.read = rate(r);
+    }
+    for (name, r) in &spec.actions {
+        if let Some((product, action)) = name.split_once(':') {
+            limits = limits.with(product, action, rate(*r));
+        }
+    }
+    limits
+}
+
 /// Builds the engine for a validated link: the callers of both accounts and the plugin.
 /// Account B acts with its own credentials; account A through AssumeRole with B's (or its own
 /// profile). The plugin only ever sees account A's caller, never a credential.
@@ -115,6 +137,7 @@ pub(super) async fn engine(
 ) -> anyhow::Result<Engine> {
     let mut config = CloudConfig::with_endpoint(endpoint);
     config.endpoints.per_product = spec.endpoints.clone();
+    config.rate_limits = rate_limits(&spec.rate_limits);
     let cloud =
         Cloud::new(config).map_err(|e| BadInput(format!("{}: {e}", spec.file.display())))?;
     let env = CredentialEnv::from_process();
@@ -336,8 +359,37 @@ pub async fn diagnose(args: LinkArgs) -> anyhow::Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_interval;
+    use super::{parse_interval, rate_limits};
+    use crate::spec::RateSpec;
     use std::time::Duration;
+
+    #[test]
+    fn link_file_rates_override_the_client_defaults() {
+        let defaults = crate::cloud::RateLimits::default();
+        let unchanged = rate_limits(&RateSpec::default());
+        assert_eq!(
+            unchanged.rate("vpc", "CreateRouteEntry"),
+            defaults.rate("vpc", "CreateRouteEntry")
+        );
+        assert_eq!(
+            unchanged.rate("vpc", "DescribeVpcs"),
+            defaults.rate("vpc", "DescribeVpcs")
+        );
+        let spec = RateSpec {
+            writes_per_second: Some(0.5),
+            reads_per_second: Some(10.0),
+            actions: [("cbn:CreateTransitRouter".to_string(), 1.5)].into(),
+        };
+        let limits = rate_limits(&spec);
+        let w = limits.rate("vpc", "CreateRouteEntry");
+        assert_eq!((w.per_second, w.burst), (0.5, 1));
+        let r = limits.rate("vpc", "DescribeVpcs");
+        assert_eq!((r.per_second, r.burst), (10.0, 10));
+        let tr = limits.rate("CBN", "createtransitrouter");
+        assert_eq!((tr.per_second, tr.burst), (1.5, 2));
+        // Other CBN writes keep the link's write rate.
+        assert_eq!(limits.rate("cbn", "CreateCen").per_second, 0.5);
+    }
 
     #[test]
     fn intervals() {

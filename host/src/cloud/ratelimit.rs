@@ -53,7 +53,7 @@ impl RateLimits {
         self
     }
 
-    fn rate(&self, product: &str, action: &str) -> Rate {
+    pub(crate) fn rate(&self, product: &str, action: &str) -> Rate {
         self.overrides
             .get(&(product.to_ascii_lowercase(), action.to_ascii_lowercase()))
             .copied()

@@ -90,8 +90,19 @@ pub struct Limits {
     pub memory_mib: Option<u64>,
 }
 
+/// Client-side call rates for this link (calls per second, per account and API), as written in
+/// the link file's `[rate_limits]`; unset values keep the client's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RateSpec {
+    pub writes_per_second: Option<f64>,
+    pub reads_per_second: Option<f64>,
+    /// `product:Action` (product code in lower case) -> calls per second, e.g.
+    /// `cbn:CreateTransitRouter` -> 1.0.
+    pub actions: BTreeMap<String, f64>,
+}
+
 /// A validated link.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LinkSpec {
     pub file: PathBuf,
     pub source: SourceSide,
@@ -101,6 +112,7 @@ pub struct LinkSpec {
     /// Per-product endpoint overrides, product code (lower case) -> URL.
     pub endpoints: BTreeMap<String, String>,
     pub limits: Limits,
+    pub rate_limits: RateSpec,
 }
 
 impl LinkSpec {
@@ -154,6 +166,17 @@ struct RawLink {
     endpoints: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
     limits: Option<Limits>,
+    #[serde(default)]
+    rate_limits: Option<RawRateLimits>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRateLimits {
+    writes_per_second: Option<Spanned<f64>>,
+    reads_per_second: Option<Spanned<f64>>,
+    #[serde(default)]
+    actions: BTreeMap<Spanned<String>, Spanned<f64>>,
 }
 
 #[derive(Deserialize)]

@@ -209,3 +209,51 @@ fn link_id_is_deterministic_and_follows_identity() {
     let c = parse(&SEED.replace("rm-bp1simmysqlsource001", "rm-bp1other")).unwrap();
     assert_ne!(a.link_id(), c.link_id());
 }
+
+#[test]
+fn rate_limits_parse_and_bad_rates_are_refused() {
+    let text = format!(
+        "{SEED}\n[rate_limits]\nwrites_per_second = 1\n\
+         [rate_limits.actions]\n\"CBN:CreateTransitRouter\" = 0.5\n"
+    );
+    let spec = parse(&text).unwrap();
+    assert_eq!(spec.rate_limits.writes_per_second, Some(1.0));
+    assert_eq!(spec.rate_limits.reads_per_second, None);
+    assert_eq!(
+        spec.rate_limits.actions.get("cbn:CreateTransitRouter"),
+        Some(&0.5)
+    );
+    assert_eq!(parse(SEED).unwrap().rate_limits, RateSpec::default());
+    // The commented-out example in seed-cen.toml is valid once uncommented.
+    let cen = include_str!("../../../examples/links/seed-cen.toml")
+        .replace("# [rate_limits]", "[rate_limits]")
+        .replace("# writes_per_second", "writes_per_second")
+        .replace("# \"cbn:", "\"cbn:");
+    let cen = parse(&cen.replace("# [rate_limits.actions]", "[rate_limits.actions]")).unwrap();
+    assert_eq!(cen.rate_limits.writes_per_second, Some(1.0));
+    assert_eq!(cen.rate_limits.actions.len(), 1);
+
+    for (table, fix) in [
+        ("[rate_limits]\nwrites_per_second = 0\n", "more than 0"),
+        ("[rate_limits]\nreads_per_second = -1.5\n", "more than 0"),
+        (
+            "[rate_limits]\nwrites_per_second = 100000\n",
+            "at most 1000",
+        ),
+        (
+            "[rate_limits.actions]\n\"CreateTransitRouter\" = 1\n",
+            "cbn:CreateTransitRouter",
+        ),
+        (
+            "[rate_limits.actions]\n\"ecs:RunInstances\" = 1\n",
+            "cbn:CreateTransitRouter",
+        ),
+        ("[rate_limits]\nwrite_per_second = 1\n", "README"),
+    ] {
+        let text = format!("{SEED}\n{table}");
+        let e = err(&text);
+        let first = table.lines().nth(1).unwrap();
+        assert_eq!(e.line, line_of(&text, first), "{table}: {e}");
+        assert!(e.to_string().contains(fix), "{table}: {e}");
+    }
+}

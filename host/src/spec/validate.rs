@@ -306,6 +306,10 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<LinkSpec, SpecError> {
         }
         endpoints.insert(key, v.into_inner());
     }
+    let rate_limits = match raw.rate_limits {
+        Some(r) => rate_limits(&cx, r, &PRODUCTS)?,
+        None => RateSpec::default(),
+    };
 
     Ok(LinkSpec {
         file: path.to_path_buf(),
@@ -326,7 +330,67 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<LinkSpec, SpecError> {
         whitelist,
         endpoints,
         limits: raw.limits.unwrap_or_default(),
+        rate_limits,
     })
+}
+
+/// The highest rate a link file may set: far above any published Alibaba Cloud quota, so a
+/// larger number is a typo rather than a wish.
+const MAX_RATE: f64 = 1000.0;
+
+fn rate_limits(cx: &Ctx, raw: RawRateLimits, products: &[&str]) -> Result<RateSpec, SpecError> {
+    let rate = |v: Spanned<f64>, key: &str| -> Result<f64, SpecError> {
+        let r = *v.get_ref();
+        if r.is_finite() && r > 0.0 && r <= MAX_RATE {
+            Ok(r)
+        } else {
+            Err(cx.err(
+                SpecErrorKind::BadValue,
+                Some(v.span()),
+                format!("rate_limits.{key} = {r} is not a rate dwlink can keep"),
+                &format!(
+                    "write calls per second, more than 0 and at most {MAX_RATE}, e.g. 0.5 for one \
+                     call every two seconds"
+                ),
+            ))
+        }
+    };
+    let mut spec = RateSpec {
+        writes_per_second: raw
+            .writes_per_second
+            .map(|v| rate(v, "writes_per_second"))
+            .transpose()?,
+        reads_per_second: raw
+            .reads_per_second
+            .map(|v| rate(v, "reads_per_second"))
+            .transpose()?,
+        actions: BTreeMap::new(),
+    };
+    for (k, v) in raw.actions {
+        let name = k.get_ref();
+        let parsed = name
+            .split_once(':')
+            .filter(|(p, a)| {
+                products.contains(&p.to_ascii_lowercase().as_str())
+                    && a.starts_with(|c: char| c.is_ascii_uppercase())
+                    && a.chars().all(|c| c.is_ascii_alphanumeric())
+            })
+            .map(|(p, a)| format!("{}:{a}", p.to_ascii_lowercase()));
+        let Some(key) = parsed else {
+            return Err(cx.err(
+                SpecErrorKind::BadValue,
+                Some(k.span()),
+                format!("[rate_limits.actions] key {name:?} is not product:Action"),
+                &format!(
+                    "write it like \"cbn:CreateTransitRouter\"; products: {}",
+                    products.join(", ")
+                ),
+            ));
+        };
+        let r = rate(v, &format!("actions.\"{name}\""))?;
+        spec.actions.insert(key, r);
+    }
+    Ok(spec)
 }
 
 fn non_empty(cx: &Ctx, v: Spanned<String>, key: &str) -> Result<String, SpecError> {
