@@ -117,12 +117,19 @@ fn rate_limits(spec: &crate::spec::RateSpec) -> cloud::RateLimits {
     if let Some(r) = spec.reads_per_second {
         limits.read = rate(r);
     }
-    for (name, r) in &spec.actions {
-        if let Some((product, action)) = name.split_once(':') {
-            limits = limits.with(product, action, rate(*r));
-        }
+    for ((product, action), r) in &spec.actions {
+        limits = limits.with(product, action, rate(*r));
     }
     limits
+}
+
+/// The client's configuration for a link: `--endpoint`, the link file's `[endpoints]` and
+/// `[rate_limits]`.
+fn cloud_config(spec: &LinkSpec, endpoint: Option<String>) -> CloudConfig {
+    let mut config = CloudConfig::with_endpoint(endpoint);
+    config.endpoints.per_product = spec.endpoints.clone();
+    config.rate_limits = rate_limits(&spec.rate_limits);
+    config
 }
 
 /// Builds the engine for a validated link: the callers of both accounts and the plugin.
@@ -135,11 +142,8 @@ pub(super) async fn engine(
     credentials: Credentials,
     options: Options,
 ) -> anyhow::Result<Engine> {
-    let mut config = CloudConfig::with_endpoint(endpoint);
-    config.endpoints.per_product = spec.endpoints.clone();
-    config.rate_limits = rate_limits(&spec.rate_limits);
-    let cloud =
-        Cloud::new(config).map_err(|e| BadInput(format!("{}: {e}", spec.file.display())))?;
+    let cloud = Cloud::new(cloud_config(&spec, endpoint))
+        .map_err(|e| BadInput(format!("{}: {e}", spec.file.display())))?;
     let env = CredentialEnv::from_process();
     let b = match credentials {
         Credentials::FixedB(creds) => cloud.with_credentials("B", creds),
@@ -359,8 +363,8 @@ pub async fn diagnose(args: LinkArgs) -> anyhow::Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_interval, rate_limits};
-    use crate::spec::RateSpec;
+    use super::{cloud_config, parse_interval, rate_limits};
+    use crate::spec::{LinkSpec, RateSpec};
     use std::time::Duration;
 
     #[test]
@@ -378,7 +382,7 @@ mod tests {
         let spec = RateSpec {
             writes_per_second: Some(0.5),
             reads_per_second: Some(10.0),
-            actions: [("cbn:CreateTransitRouter".to_string(), 1.5)].into(),
+            actions: [(("cbn".into(), "CreateTransitRouter".into()), 1.5)].into(),
         };
         let limits = rate_limits(&spec);
         let w = limits.rate("vpc", "CreateRouteEntry");
@@ -389,6 +393,27 @@ mod tests {
         assert_eq!((tr.per_second, tr.burst), (1.5, 2));
         // Other CBN writes keep the link's write rate.
         assert_eq!(limits.rate("cbn", "CreateCen").per_second, 0.5);
+    }
+
+    #[test]
+    fn the_link_files_endpoints_and_rates_reach_the_client() {
+        let text = include_str!("../../../examples/links/seed-peering.toml").to_string()
+            + "\n[endpoints]\nvpc = \"http://127.0.0.1:9\"\n\
+               [rate_limits]\nwrites_per_second = 0.5\n";
+        let spec = LinkSpec::parse(std::path::Path::new("link.toml"), &text).unwrap();
+        let config = cloud_config(&spec, Some("http://127.0.0.1:8".into()));
+        assert_eq!(config.endpoints.all.as_deref(), Some("http://127.0.0.1:8"));
+        assert_eq!(
+            config.endpoints.per_product.get("vpc").map(String::as_str),
+            Some("http://127.0.0.1:9")
+        );
+        assert_eq!(
+            config
+                .rate_limits
+                .rate("vpc", "CreateRouteEntry")
+                .per_second,
+            0.5
+        );
     }
 
     #[test]

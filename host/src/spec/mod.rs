@@ -92,17 +92,17 @@ pub struct Limits {
 
 /// Client-side call rates for this link (calls per second, per account and API), as written in
 /// the link file's `[rate_limits]`; unset values keep the client's defaults.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RateSpec {
     pub writes_per_second: Option<f64>,
     pub reads_per_second: Option<f64>,
-    /// `product:Action` (product code in lower case) -> calls per second, e.g.
-    /// `cbn:CreateTransitRouter` -> 1.0.
-    pub actions: BTreeMap<String, f64>,
+    /// (product code in lower case, Action) -> calls per second, e.g.
+    /// (`cbn`, `CreateTransitRouter`) -> 1.0.
+    pub actions: BTreeMap<(String, String), f64>,
 }
 
 /// A validated link.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LinkSpec {
     pub file: PathBuf,
     pub source: SourceSide,

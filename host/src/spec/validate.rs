@@ -375,7 +375,7 @@ fn rate_limits(cx: &Ctx, raw: RawRateLimits, products: &[&str]) -> Result<RateSp
                     && a.starts_with(|c: char| c.is_ascii_uppercase())
                     && a.chars().all(|c| c.is_ascii_alphanumeric())
             })
-            .map(|(p, a)| format!("{}:{a}", p.to_ascii_lowercase()));
+            .map(|(p, a)| (p.to_ascii_lowercase(), a.to_string()));
         let Some(key) = parsed else {
             return Err(cx.err(
                 SpecErrorKind::BadValue,
