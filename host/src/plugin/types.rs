@@ -32,6 +32,10 @@ pub struct Endpoint {
     pub host: String,
     pub port: u16,
     pub role: String,
+    /// The IPv4 address inside the VPC, when the plugin reports it (contract 0.2 and later).
+    /// The host checks that it lies in the host-verified vSwitch CIDR.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<std::net::Ipv4Addr>,
 }
 
 /// Where an instance lives on the network (`discover`).

@@ -237,6 +237,7 @@ fn location_from_wit(l: wit::Location) -> Result<host::Location, CallError> {
                 host: e.host,
                 port: e.port,
                 role: e.role,
+                address: None,
             })
             .collect(),
         status: l.status,

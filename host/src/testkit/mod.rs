@@ -470,7 +470,10 @@ impl Run<'_> {
                 show(&mut private.iter().copied())
             ));
         }
-        for Endpoint { host, port, role } in &location.endpoints {
+        for Endpoint {
+            host, port, role, ..
+        } in &location.endpoints
+        {
             if !private.contains(&(host.as_str(), *port)) {
                 check.fail(format!(
                     "endpoint {host}:{port} ({role}): not a private endpoint of {} {} in the \
@@ -829,6 +832,7 @@ fn scenario_location(t: &Target) -> Option<Location> {
                 host: e.connection_string.clone(),
                 port: e.port,
                 role: "primary".into(),
+                address: None,
             })
             .collect(),
         status: t.db.status.clone(),

@@ -912,6 +912,7 @@ impl DataSource for FakePlugin {
                     host: "rm-bp1simmysqlsource001.mysql.rds.aliyuncs.com".into(),
                     port: 3306,
                     role: "primary".into(),
+                    address: None,
                 }],
                 status: "Running".into(),
                 running: true,
