@@ -14,18 +14,20 @@ use wasmparser::{Encoding, Parser, Payload};
 pub const WIT_VERSION_SECTION: &str = "dwlink:wit-version";
 
 /// The contract versions this host has an adapter for, newest last.
-pub const SUPPORTED_WIT_VERSIONS: &[&str] = &["0.1.0"];
+pub const SUPPORTED_WIT_VERSIONS: &[&str] = &["0.1.0", "0.2.0"];
 
 /// A contract version this host can run; each has its adapter module (`v0_1`, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WitVersion {
     V0_1,
+    V0_2,
 }
 
 impl WitVersion {
     pub fn as_str(self) -> &'static str {
         match self {
             WitVersion::V0_1 => "0.1.0",
+            WitVersion::V0_2 => "0.2.0",
         }
     }
 
@@ -34,6 +36,7 @@ impl WitVersion {
     pub fn parse(text: &str) -> Option<WitVersion> {
         match text {
             "0.1.0" => Some(WitVersion::V0_1),
+            "0.2.0" => Some(WitVersion::V0_2),
             _ => None,
         }
     }
@@ -141,7 +144,7 @@ mod tests {
             PluginError::UnsupportedWitVersion {
                 path: "p.wasm".into(),
                 found: "9.0.0".into(),
-                supported: "0.1.0".into()
+                supported: "0.1.0, 0.2.0".into()
             }
         );
     }

@@ -84,6 +84,24 @@ pub enum PluginError {
         action: String,
     },
     #[error(
+        "plugin {plugin}: {call}: tried {action} out of scope ({reason}); the host refused it without sending it (dwlink.OutOfScope). The plugin may touch only the link's instance, in the link's region, and only the whitelist entries the host asks for: report it to its author, or remove it"
+    )]
+    OutOfScope {
+        plugin: String,
+        call: &'static str,
+        action: String,
+        reason: String,
+    },
+    #[error(
+        "plugin {plugin}: {call}: {reason} ({action} was not sent; dwlink.Budget): the plugin is looping or reading far more than it needs"
+    )]
+    Budget {
+        plugin: String,
+        call: &'static str,
+        action: String,
+        reason: String,
+    },
+    #[error(
         "plugin {plugin}: {call}: tried to use {import}, which the sandbox does not provide{}",
         denied_hint(import)
     )]

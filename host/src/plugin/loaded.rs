@@ -1,16 +1,17 @@
 //! [`Plugin`]: a loaded, checked plugin. Every call gets a fresh store and instance with the
-//! plugin's limits; every failure becomes a [`PluginError`] naming the plugin and the call.
+//! plugin's limits and a [`Scope`] the host builds from the call's own arguments; every failure
+//! becomes a [`PluginError`] naming the plugin and the call.
 
 use super::CallError;
 use super::contract::WitVersion;
 use super::error::{PluginError, one_line};
+use super::gate::{Gate, Mode, Refusal, Scope};
 use super::limits::Limits;
 use super::sandbox::{self, HostState};
 use super::types::{ConnectionRequest, InstanceRef, Location, PluginInfo, WhitelistGroup};
-use super::v0_1;
 use super::validate;
+use super::{v0_1, v0_2};
 use crate::cloud::Caller;
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use wasmtime::{Engine, Store, Trap};
 
@@ -18,6 +19,17 @@ use wasmtime::{Engine, Store, Trap};
 #[derive(Clone)]
 pub(crate) enum Adapter {
     V0_1(v0_1::Pre),
+    V0_2(v0_2::Pre),
+}
+
+/// Calls the same export on whichever version's adapter the plugin has: the one dispatch.
+macro_rules! dispatch {
+    ($adapter:expr, |$pre:ident| $call:expr) => {
+        match $adapter {
+            Adapter::V0_1($pre) => $call,
+            Adapter::V0_2($pre) => $call,
+        }
+    };
 }
 
 /// A loaded plugin. Cheap to clone; calls may run concurrently.
@@ -33,7 +45,7 @@ struct Inner {
     wit_version: WitVersion,
     info: PluginInfo,
     name: Arc<str>,
-    actions: Arc<BTreeSet<String>>,
+    gate: Arc<Gate>,
     sha256: String,
     size_bytes: u64,
 }
@@ -62,18 +74,23 @@ impl Plugin {
                     api_version: String::new(),
                     actions: Vec::new(),
                     summary: String::new(),
+                    capabilities: Vec::new(),
                 },
                 name: label.into(),
-                actions: Arc::default(),
+                gate: Arc::default(),
                 sha256,
                 size_bytes,
             }),
             limits,
         };
         let info = plugin.describe().await?;
+        if wit_version != WitVersion::V0_1 {
+            super::gate::validate(&info.capabilities)
+                .map_err(|detail| plugin.malformed("describe", detail))?;
+        }
         let inner = Arc::get_mut(&mut plugin.inner).expect("not shared yet");
         inner.name = info.name.as_str().into();
-        inner.actions = Arc::new(info.actions.iter().cloned().collect());
+        inner.gate = Arc::new(Gate::new(&info.capabilities));
         inner.info = info;
         Ok(plugin)
     }
@@ -116,42 +133,44 @@ impl Plugin {
     /// Calls `describe` in a fresh instance.
     pub async fn describe(&self) -> Result<PluginInfo, PluginError> {
         let mut store = self.store(None)?;
-        let Adapter::V0_1(pre) = &self.inner.adapter;
-        let result = pre.describe(&mut store).await;
+        let result = dispatch!(&self.inner.adapter, |pre| pre.describe(&mut store).await);
         let info = self.finish("describe", &mut store, result)?;
         validate::plugin_info(&info).map_err(|detail| self.malformed("describe", detail))?;
         Ok(info)
     }
 
-    /// Where the instance lives.
+    /// Where the instance lives. The plugin may only read, and only about `instance`.
     pub async fn discover(
         &self,
         caller: Arc<dyn Caller>,
         instance: &InstanceRef,
     ) -> Result<Location, PluginError> {
-        let mut store = self.store(Some(caller))?;
-        let Adapter::V0_1(pre) = &self.inner.adapter;
-        let result = pre.discover(&mut store, instance).await;
+        let mut store = self.store(Some((caller, Scope::read(instance))))?;
+        let result = dispatch!(&self.inner.adapter, |pre| pre
+            .discover(&mut store, instance)
+            .await);
         let location = self.finish("discover", &mut store, result)?;
         validate::location(&location).map_err(|d| self.malformed("discover", d))?;
         Ok(location)
     }
 
-    /// Every whitelist group of the instance.
+    /// Every whitelist group of the instance. Reads only.
     pub async fn whitelist_list(
         &self,
         caller: Arc<dyn Caller>,
         instance: &InstanceRef,
     ) -> Result<Vec<WhitelistGroup>, PluginError> {
-        let mut store = self.store(Some(caller))?;
-        let Adapter::V0_1(pre) = &self.inner.adapter;
-        let result = pre.whitelist_list(&mut store, instance).await;
+        let mut store = self.store(Some((caller, Scope::read(instance))))?;
+        let result = dispatch!(&self.inner.adapter, |pre| pre
+            .whitelist_list(&mut store, instance)
+            .await);
         let groups = self.finish("whitelist-list", &mut store, result)?;
         validate::whitelist(&groups).map_err(|d| self.malformed("whitelist-list", d))?;
         Ok(groups)
     }
 
-    /// Adds `cidrs` to `group`.
+    /// Adds `cidrs` to `group`: the only writes allowed are appends of exactly these entries
+    /// to this group of this instance.
     pub async fn whitelist_add(
         &self,
         caller: Arc<dyn Caller>,
@@ -159,13 +178,12 @@ impl Plugin {
         group: &str,
         cidrs: &[String],
     ) -> Result<(), PluginError> {
-        let mut store = self.store(Some(caller))?;
-        let Adapter::V0_1(pre) = &self.inner.adapter;
-        let result = pre.whitelist_add(&mut store, instance, group, cidrs).await;
-        self.finish("whitelist-add", &mut store, result)
+        self.whitelist_change(caller, instance, group, cidrs, Mode::Append)
+            .await
     }
 
-    /// Removes `cidrs` from `group`.
+    /// Removes `cidrs` from `group`: the only writes allowed are deletions of exactly these
+    /// entries from this group of this instance.
     pub async fn whitelist_remove(
         &self,
         caller: Arc<dyn Caller>,
@@ -173,32 +191,55 @@ impl Plugin {
         group: &str,
         cidrs: &[String],
     ) -> Result<(), PluginError> {
-        let mut store = self.store(Some(caller))?;
-        let Adapter::V0_1(pre) = &self.inner.adapter;
-        let result = pre
-            .whitelist_remove(&mut store, instance, group, cidrs)
-            .await;
-        self.finish("whitelist-remove", &mut store, result)
+        self.whitelist_change(caller, instance, group, cidrs, Mode::Delete)
+            .await
     }
 
-    /// The DataWorks connection properties: a JSON object without any `password` key.
+    async fn whitelist_change(
+        &self,
+        caller: Arc<dyn Caller>,
+        instance: &InstanceRef,
+        group: &str,
+        cidrs: &[String],
+        mode: Mode,
+    ) -> Result<(), PluginError> {
+        let scope = Scope::write(instance, group, cidrs, mode);
+        let mut store = self.store(Some((caller, scope)))?;
+        let adding = mode == Mode::Append;
+        let result = dispatch!(&self.inner.adapter, |pre| pre
+            .whitelist_change(&mut store, instance, group, cidrs, adding)
+            .await);
+        let call = if adding {
+            "whitelist-add"
+        } else {
+            "whitelist-remove"
+        };
+        self.finish(call, &mut store, result)
+    }
+
+    /// The DataWorks connection properties: a JSON object without any `password` key. Reads
+    /// only.
     pub async fn connection_properties(
         &self,
         caller: Arc<dyn Caller>,
         request: &ConnectionRequest,
     ) -> Result<serde_json::Map<String, serde_json::Value>, PluginError> {
-        let mut store = self.store(Some(caller))?;
-        let Adapter::V0_1(pre) = &self.inner.adapter;
-        let result = pre.connection_properties(&mut store, request).await;
+        let mut store = self.store(Some((caller, Scope::read(&request.instance))))?;
+        let result = dispatch!(&self.inner.adapter, |pre| pre
+            .connection_properties(&mut store, request)
+            .await);
         let text = self.finish("connection-properties", &mut store, result)?;
         validate::connection_properties(&text)
             .map_err(|d| self.malformed("connection-properties", d))
     }
 
-    fn store(&self, caller: Option<Arc<dyn Caller>>) -> Result<Store<HostState>, PluginError> {
+    fn store(
+        &self,
+        caller: Option<(Arc<dyn Caller>, Scope)>,
+    ) -> Result<Store<HostState>, PluginError> {
         let state = HostState::new(
             self.inner.name.clone(),
-            self.inner.actions.clone(),
+            self.inner.gate.clone(),
             caller,
             &self.limits,
         );
@@ -226,12 +267,26 @@ impl Plugin {
     ) -> Result<T, PluginError> {
         let state = store.data();
         let plugin = self.name().to_string();
-        // An undeclared action is the headline whatever the plugin made of the refusal.
-        let outcome = if let Some(action) = &state.refused {
-            Err(PluginError::UndeclaredAction {
-                plugin,
-                call,
-                action: action.clone(),
+        // A refused call is the headline whatever the plugin made of the refusal.
+        let outcome = if let Some(refusal) = &state.refused {
+            Err(match refusal {
+                Refusal::Undeclared { action } => PluginError::UndeclaredAction {
+                    plugin,
+                    call,
+                    action: action.clone(),
+                },
+                Refusal::OutOfScope { action, reason } => PluginError::OutOfScope {
+                    plugin,
+                    call,
+                    action: action.clone(),
+                    reason: reason.clone(),
+                },
+                Refusal::Budget { action, reason } => PluginError::Budget {
+                    plugin,
+                    call,
+                    action: action.clone(),
+                    reason: reason.clone(),
+                },
             })
         } else {
             match result {

@@ -6,7 +6,7 @@ use super::error::{PluginError, one_line};
 use super::limits::Limits;
 use super::loaded::{Adapter, Plugin};
 use super::sandbox::{self, HostState, TICK};
-use super::v0_1;
+use super::{v0_1, v0_2};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -58,6 +58,7 @@ pub struct PluginRuntime {
 struct Inner {
     engine: Engine,
     linker_v0_1: Linker<HostState>,
+    linker_v0_2: Linker<HostState>,
     limits: Limits,
 }
 
@@ -105,11 +106,15 @@ impl PluginRuntime {
         let mut linker_v0_1 = Linker::new(&engine);
         sandbox::add_minimal_wasi(&mut linker_v0_1)?;
         v0_1::add_to_linker(&mut linker_v0_1)?;
+        let mut linker_v0_2 = Linker::new(&engine);
+        sandbox::add_minimal_wasi(&mut linker_v0_2)?;
+        v0_2::add_to_linker(&mut linker_v0_2)?;
 
         Ok(PluginRuntime {
             inner: Arc::new(Inner {
                 engine,
                 linker_v0_1,
+                linker_v0_2,
                 limits: options.limits,
             }),
         })
@@ -144,6 +149,10 @@ impl PluginRuntime {
                 path: label.into(),
                 reason: one_line(&format!("{e:#}")),
             })?;
+        let wrong_world = |e: wasmtime::Error| PluginError::WrongWorld {
+            path: label.into(),
+            detail: one_line(&format!("{e:#}")),
+        };
         let adapter = match version {
             WitVersion::V0_1 => {
                 let linker = self.linker_for(
@@ -153,12 +162,17 @@ impl PluginRuntime {
                     v0_1::EXPORT,
                     v0_1::IMPORTS,
                 )?;
-                Adapter::V0_1(v0_1::Pre::new(&linker, &component).map_err(|e| {
-                    PluginError::WrongWorld {
-                        path: label.into(),
-                        detail: one_line(&format!("{e:#}")),
-                    }
-                })?)
+                Adapter::V0_1(v0_1::Pre::new(&linker, &component).map_err(wrong_world)?)
+            }
+            WitVersion::V0_2 => {
+                let linker = self.linker_for(
+                    label,
+                    &component,
+                    &self.inner.linker_v0_2,
+                    v0_2::EXPORT,
+                    v0_2::IMPORTS,
+                )?;
+                Adapter::V0_2(v0_2::Pre::new(&linker, &component).map_err(wrong_world)?)
             }
         };
         let sha256 = hex::encode(Sha256::digest(bytes));

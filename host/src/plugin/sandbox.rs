@@ -7,9 +7,9 @@
 //! sockets, clocks, random) is stubbed with a function that traps when called, which the runtime
 //! reports as [`PluginError::Denied`](super::PluginError::Denied).
 
+use super::gate::{self, Gate, Refusal, Scope};
 use super::limits::{self, Limits};
 use crate::cloud::{Call, Caller, CloudError};
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -36,13 +36,17 @@ pub(crate) struct HostState {
     pub limiter: Limiter,
     /// The plugin's name, for logs and refusals.
     pub plugin: Arc<str>,
-    /// Declared actions, `product:Action` with a lower-case product; empty while `describe`
-    /// runs for the first time at load (it may call nothing anyway).
-    pub actions: Arc<BTreeSet<String>>,
-    /// Who makes cloud calls for this invocation; `None` for `describe`.
-    pub caller: Option<Arc<dyn Caller>>,
-    /// The first undeclared action the plugin tried, if any.
-    pub refused: Option<String>,
+    /// The plugin's capabilities; empty while `describe` runs for the first time at load (it
+    /// may call nothing anyway).
+    pub gate: Arc<Gate>,
+    /// Who makes cloud calls for this invocation and what they may touch; `None` for
+    /// `describe`.
+    pub caller: Option<(Arc<dyn Caller>, Scope)>,
+    /// The first call the gate refused, if any: it fails the plugin call.
+    pub refused: Option<Refusal>,
+    /// Cloud calls made (or refused) in this invocation, and bytes of answers handed over.
+    calls: u32,
+    response_bytes: usize,
     /// Time spent waiting on the cloud, which does not count against the deadline.
     pub host_time: Duration,
     started: Instant,
@@ -57,8 +61,8 @@ pub(crate) struct HostState {
 impl HostState {
     pub fn new(
         plugin: Arc<str>,
-        actions: Arc<BTreeSet<String>>,
-        caller: Option<Arc<dyn Caller>>,
+        gate: Arc<Gate>,
+        caller: Option<(Arc<dyn Caller>, Scope)>,
         limits: &Limits,
     ) -> Self {
         let stdout = CappedPipe::new(OUTPUT_CAP);
@@ -73,9 +77,11 @@ impl HostState {
             table: ResourceTable::new(),
             limiter: Limiter::new(limits),
             plugin,
-            actions,
+            gate,
             caller,
             refused: None,
+            calls: 0,
+            response_bytes: 0,
             host_time: Duration::ZERO,
             started: Instant::now(),
             deadline: limits.deadline(),
@@ -94,13 +100,13 @@ impl HostState {
 
 impl HostState {
     /// `host.call`: the capability gate, then the invocation's caller. The guest never sees
-    /// credentials or signatures; it gets the JSON body or the cloud's error.
+    /// credentials or signatures; it gets the JSON body (scrubbed of credential fields) or the
+    /// cloud's error. A refusal is never sent and fails the plugin call.
     pub async fn cloud_call(&mut self, call: Call) -> Result<String, CloudError> {
-        let declared = format!("{}:{}", call.product.to_ascii_lowercase(), call.action);
-        let refuse = |code: &str, message: String| CloudError {
+        let refuse = |refusal: &Refusal, plugin: &str| CloudError {
             http_status: 0,
-            code: code.into(),
-            message,
+            code: refusal.code().into(),
+            message: refusal.message(plugin),
             request_id: String::new(),
             recommend: String::new(),
             account: String::new(),
@@ -108,31 +114,60 @@ impl HostState {
             product: call.product.clone(),
             action: call.action.clone(),
         };
-        if !self.actions.contains(&declared) {
-            tracing::warn!(plugin = %self.plugin, action = %declared, "refused an undeclared action");
-            if self.refused.is_none() {
-                self.refused = Some(declared.clone());
-            }
-            return Err(refuse(
-                "dwlink.UndeclaredAction",
-                format!(
-                    "plugin {} did not declare {declared} in describe; dwlink-host refused the call without sending it",
-                    self.plugin
-                ),
-            ));
-        }
-        let Some(caller) = self.caller.clone() else {
-            return Err(refuse(
-                "dwlink.NoCloud",
-                format!("plugin {}: describe must not call the cloud", self.plugin),
-            ));
+        let Some((caller, scope)) = self.caller.clone() else {
+            return Err(CloudError {
+                code: "dwlink.NoCloud".into(),
+                message: format!("plugin {}: describe must not call the cloud", self.plugin),
+                ..refuse(
+                    &Refusal::Undeclared {
+                        action: String::new(),
+                    },
+                    "",
+                )
+            });
         };
-        tracing::debug!(plugin = %self.plugin, action = %declared, region = %call.region, "plugin cloud call");
+        self.calls += 1;
+        let checked = if self.calls > gate::MAX_CALLS {
+            Err(Refusal::Budget {
+                action: format!("{}:{}", call.product.to_ascii_lowercase(), call.action),
+                reason: format!(
+                    "more than {} cloud calls in one plugin call",
+                    gate::MAX_CALLS
+                ),
+            })
+        } else {
+            self.gate.check(&scope, &call)
+        };
+        if let Err(refusal) = checked {
+            tracing::warn!(plugin = %self.plugin, action = %refusal.action(), code = refusal.code(), "refused a plugin cloud call");
+            let error = refuse(&refusal, &self.plugin);
+            self.refused.get_or_insert(refusal);
+            return Err(error);
+        }
+        tracing::debug!(plugin = %self.plugin, action = %call.action, region = %call.region, "plugin cloud call");
         let started = Instant::now();
-        let result = caller.call(call).await;
+        let result = caller.call(call.clone()).await;
         self.host_time += started.elapsed();
-        let body = result?;
-        Ok(serde_json::to_string(&body).unwrap_or_else(|_| "null".into()))
+        let mut body = result?;
+        let removed = gate::scrub(&mut body);
+        if removed > 0 {
+            tracing::info!(plugin = %self.plugin, action = %call.action, removed, "removed credential fields from a cloud answer before the plugin saw it");
+        }
+        let text = serde_json::to_string(&body).unwrap_or_else(|_| "null".into());
+        self.response_bytes += text.len();
+        if self.response_bytes > gate::MAX_RESPONSE_BYTES {
+            let refusal = Refusal::Budget {
+                action: format!("{}:{}", call.product.to_ascii_lowercase(), call.action),
+                reason: format!(
+                    "more than {} MiB of cloud answers in one plugin call",
+                    gate::MAX_RESPONSE_BYTES >> 20
+                ),
+            };
+            let error = refuse(&refusal, &self.plugin);
+            self.refused.get_or_insert(refusal);
+            return Err(error);
+        }
+        Ok(text)
     }
 
     /// `host.log`: one line to the host log, tagged with the plugin's name, within a per-call cap.

@@ -1,14 +1,8 @@
-//! The adapter for contract version 0.1.0 (`wit/since_v0.1.0`): its `bindgen!` output, the host
-//! imports, and conversions between its types and the version-independent host types. A later
-//! contract version gets its own module beside this one; this one stays as it is so 0.1 plugins
-//! keep loading.
-
-use super::CallError;
-use super::sandbox::HostState;
-use super::types as host;
-use crate::cloud::Call;
-use wasmtime::Store;
-use wasmtime::component::{Component, HasSelf, Linker};
+//! The adapter for contract version 0.1.0 (`wit/since_v0.1.0`): its `bindgen!` output and the
+//! conversions that differ from later versions. A 0.1 plugin declares bare action names; the
+//! host grants it capabilities of its own making (reads, and whitelist writes of the products
+//! whose parameters it knows: see [`super::gate::capabilities_for_v0_1`]). This module stays as
+//! it is so 0.1 plugins keep loading.
 
 wasmtime::component::bindgen!({
     path: "../wit/since_v0.1.0",
@@ -17,182 +11,23 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-use dwlink::plugin::types as wit;
+super::adapter::version_adapter!();
 
 /// Fully-qualified name of the export every 0.1 plugin provides.
 pub(crate) const EXPORT: &str = "dwlink:plugin/datasource@0.1.0";
 /// The imports a 0.1 plugin may have besides WASI.
 pub(crate) const IMPORTS: &[&str] = &["dwlink:plugin/host@0.1.0", "dwlink:plugin/types@0.1.0"];
 
-/// Adds the 0.1 host imports (`host.call`, `host.log`) to `linker`.
-pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    DatasourcePlugin::add_to_linker::<_, HasSelf<_>>(linker, |s| s)
-}
-
-impl wit::Host for HostState {}
-
-impl dwlink::plugin::host::Host for HostState {
-    async fn call(&mut self, request: wit::CloudRequest) -> Result<String, wit::CloudError> {
-        let call = Call::new(
-            &request.product,
-            &request.version,
-            &request.action,
-            &request.region,
-        )
-        .params(dwlink_acs::Params(request.params));
-        self.cloud_call(call).await.map_err(|e| wit::CloudError {
-            code: e.code,
-            message: e.message,
-            request_id: e.request_id,
-            http_status: e.http_status,
-        })
-    }
-
-    async fn log(&mut self, level: wit::LogLevel, message: String) {
-        let level = match level {
-            wit::LogLevel::Trace => tracing::Level::TRACE,
-            wit::LogLevel::Debug => tracing::Level::DEBUG,
-            wit::LogLevel::Info => tracing::Level::INFO,
-            wit::LogLevel::Warn => tracing::Level::WARN,
-            wit::LogLevel::Error => tracing::Level::ERROR,
-        };
-        self.log(level, &message);
-    }
-}
-
-/// A 0.1 plugin ready to instantiate.
-#[derive(Clone)]
-pub(crate) struct Pre(DatasourcePluginPre<HostState>);
-
-impl Pre {
-    pub fn new(linker: &Linker<HostState>, component: &Component) -> wasmtime::Result<Self> {
-        Ok(Pre(DatasourcePluginPre::new(
-            linker.instantiate_pre(component)?,
-        )?))
-    }
-
-    async fn instance(&self, store: &mut Store<HostState>) -> Result<DatasourcePlugin, CallError> {
-        self.0
-            .instantiate_async(&mut *store)
-            .await
-            .map_err(CallError::Wasm)
-    }
-
-    pub async fn describe(
-        &self,
-        store: &mut Store<HostState>,
-    ) -> Result<host::PluginInfo, CallError> {
-        let p = self.instance(store).await?;
-        let info = p
-            .dwlink_plugin_datasource()
-            .call_describe(&mut *store)
-            .await
-            .map_err(CallError::Wasm)?;
-        Ok(host::PluginInfo {
-            name: info.name,
-            version: info.version,
-            datasource_type: info.datasource_type,
-            product: info.product,
-            api_version: info.api_version,
-            actions: info.actions,
-            summary: info.summary,
-        })
-    }
-
-    pub async fn discover(
-        &self,
-        store: &mut Store<HostState>,
-        instance: &host::InstanceRef,
-    ) -> Result<host::Location, CallError> {
-        let p = self.instance(store).await?;
-        let out = p
-            .dwlink_plugin_datasource()
-            .call_discover(&mut *store, &instance_to_wit(instance))
-            .await
-            .map_err(CallError::Wasm)?
-            .map_err(failure)?;
-        location_from_wit(out)
-    }
-
-    pub async fn whitelist_list(
-        &self,
-        store: &mut Store<HostState>,
-        instance: &host::InstanceRef,
-    ) -> Result<Vec<host::WhitelistGroup>, CallError> {
-        let p = self.instance(store).await?;
-        let groups = p
-            .dwlink_plugin_datasource()
-            .call_whitelist_list(&mut *store, &instance_to_wit(instance))
-            .await
-            .map_err(CallError::Wasm)?
-            .map_err(failure)?;
-        Ok(groups
-            .into_iter()
-            .map(|g| host::WhitelistGroup {
-                name: g.name,
-                entries: g.entries,
-                attribute: g.attribute,
-            })
-            .collect())
-    }
-
-    pub async fn whitelist_add(
-        &self,
-        store: &mut Store<HostState>,
-        instance: &host::InstanceRef,
-        group: &str,
-        cidrs: &[String],
-    ) -> Result<(), CallError> {
-        let p = self.instance(store).await?;
-        p.dwlink_plugin_datasource()
-            .call_whitelist_add(&mut *store, &instance_to_wit(instance), group, cidrs)
-            .await
-            .map_err(CallError::Wasm)?
-            .map_err(failure)
-    }
-
-    pub async fn whitelist_remove(
-        &self,
-        store: &mut Store<HostState>,
-        instance: &host::InstanceRef,
-        group: &str,
-        cidrs: &[String],
-    ) -> Result<(), CallError> {
-        let p = self.instance(store).await?;
-        p.dwlink_plugin_datasource()
-            .call_whitelist_remove(&mut *store, &instance_to_wit(instance), group, cidrs)
-            .await
-            .map_err(CallError::Wasm)?
-            .map_err(failure)
-    }
-
-    pub async fn connection_properties(
-        &self,
-        store: &mut Store<HostState>,
-        request: &host::ConnectionRequest,
-    ) -> Result<String, CallError> {
-        let p = self.instance(store).await?;
-        let request = wit::ConnectionRequest {
-            instance: instance_to_wit(&request.instance),
-            location: location_to_wit(&request.location),
-            owner_uid: request.owner_uid.clone(),
-            role_name: request.role_name.clone(),
-            database: request.database.clone(),
-            username: request.username.clone(),
-            env_type: request.env_type.clone(),
-        };
-        p.dwlink_plugin_datasource()
-            .call_connection_properties(&mut *store, &request)
-            .await
-            .map_err(CallError::Wasm)?
-            .map_err(failure)
-    }
-}
-
-fn instance_to_wit(i: &host::InstanceRef) -> wit::InstanceRef {
-    wit::InstanceRef {
-        id: i.id.clone(),
-        region: i.region.clone(),
+fn plugin_info_from_wit(info: wit::PluginInfo) -> host::PluginInfo {
+    host::PluginInfo {
+        capabilities: super::gate::capabilities_for_v0_1(&info.actions),
+        name: info.name,
+        version: info.version,
+        datasource_type: info.datasource_type,
+        product: info.product,
+        api_version: info.api_version,
+        actions: info.actions,
+        summary: info.summary,
     }
 }
 
@@ -218,18 +53,12 @@ fn location_to_wit(l: &host::Location) -> wit::Location {
 }
 
 fn location_from_wit(l: wit::Location) -> Result<host::Location, CallError> {
-    let vswitch_cidr = l.vswitch_cidr.parse::<ipnet::Ipv4Net>().map_err(|_| {
-        CallError::Malformed(format!(
-            "vswitch-cidr {:?} is not an IPv4 CIDR block",
-            truncate(&l.vswitch_cidr)
-        ))
-    })?;
     Ok(host::Location {
+        vswitch_cidr: vswitch_cidr_from_wit(&l.vswitch_cidr)?,
         region: l.region,
         zone: l.zone,
         vpc_id: l.vpc_id,
         vswitch_id: l.vswitch_id,
-        vswitch_cidr,
         endpoints: l
             .endpoints
             .into_iter()
@@ -242,22 +71,6 @@ fn location_from_wit(l: wit::Location) -> Result<host::Location, CallError> {
             .collect(),
         status: l.status,
         running: l.running,
-    })
-}
-
-fn failure(e: wit::PluginError) -> CallError {
-    CallError::Failure(match e {
-        wit::PluginError::NotFound(m) => host::PluginFailure::NotFound(m),
-        wit::PluginError::InvalidState(m) => host::PluginFailure::InvalidState(m),
-        wit::PluginError::InvalidInput(m) => host::PluginFailure::InvalidInput(m),
-        wit::PluginError::LimitExceeded(m) => host::PluginFailure::LimitExceeded(m),
-        wit::PluginError::Cloud(c) => host::PluginFailure::Cloud {
-            code: c.code,
-            message: c.message,
-            request_id: c.request_id,
-            http_status: c.http_status,
-        },
-        wit::PluginError::Other(m) => host::PluginFailure::Other(m),
     })
 }
 

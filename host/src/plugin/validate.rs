@@ -100,6 +100,7 @@ mod tests {
             api_version: "2014-08-15".into(),
             actions: actions.iter().map(|a| a.to_string()).collect(),
             summary: String::new(),
+            capabilities: Vec::new(),
         }
     }
 

@@ -951,6 +951,7 @@ mod tests {
             api_version: String::new(),
             actions: Vec::new(),
             summary: String::new(),
+            capabilities: Vec::new(),
         };
         let t = Target::select(&seed, "seed", &info, None).unwrap();
         let l = scenario_location(&t).unwrap();

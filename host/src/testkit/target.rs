@@ -227,6 +227,7 @@ mod tests {
             api_version: String::new(),
             actions: Vec::new(),
             summary: String::new(),
+            capabilities: Vec::new(),
         }
     }
 

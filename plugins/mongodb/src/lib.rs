@@ -9,7 +9,8 @@ use api::{AttributeResponse, Instance, SecurityIps};
 use dwlink_plugin_sdk::whitelist::{self, Limits};
 use dwlink_plugin_sdk::{
     Api, Cloud, ConnectionRequest, Endpoint, InstanceRef, Location, LogLevel, Plugin, PluginError,
-    PluginInfo, Properties, Subject, WhitelistGroup, export_plugin, serde_json::json, vpc,
+    PluginInfo, Properties, Subject, WhitelistGroup, WhitelistParams, export_plugin,
+    serde_json::json, vpc,
 };
 
 const DDS: Api = Api::new("Dds", "2015-12-01");
@@ -17,6 +18,8 @@ const DDS: Api = Api::new("Dds", "2015-12-01");
 const DESCRIBE_ATTRIBUTE: &str = "DescribeDBInstanceAttribute";
 const DESCRIBE_SECURITY_IPS: &str = "DescribeSecurityIps";
 const MODIFY_SECURITY_IPS: &str = "ModifySecurityIps";
+/// The request parameter naming the instance in every call.
+const INSTANCE_PARAM: &str = "DBInstanceId";
 
 /// MongoDB whitelist limit: 1000 entries per instance; no documented group limit.
 const LIMITS: Limits = Limits {
@@ -110,11 +113,8 @@ fn modify(
                 .param("SecurityIps", entries.join(",")),
         )
         .map_err(|e| s.cloud_error(&DDS.declared(MODIFY_SECURITY_IPS), e))?;
-    whitelist::wait_until_ready(
-        &s,
-        || attribute(cloud, instance).map(|a| a.status),
-        |status| status == "Running",
-    )
+    // The host waits for `discover` to say the instance is running again.
+    Ok(())
 }
 
 fn endpoint(s: &Subject<'_>, host: &str, port: &str, role: &str) -> Result<Endpoint, PluginError> {
@@ -129,6 +129,7 @@ fn endpoint(s: &Subject<'_>, host: &str, port: &str, role: &str) -> Result<Endpo
         host: host.to_string(),
         port,
         role: role.to_string(),
+        address: None,
     })
 }
 
@@ -140,11 +141,15 @@ impl Plugin for MongoDb {
             datasource_type: "mongodb".into(),
             product: DDS.product.into(),
             api_version: DDS.version.into(),
-            actions: vec![
-                DDS.declared(DESCRIBE_ATTRIBUTE),
-                DDS.declared(DESCRIBE_SECURITY_IPS),
-                DDS.declared(MODIFY_SECURITY_IPS),
-                vpc::DESCRIBE_VSWITCH_ATTRIBUTES.into(),
+            capabilities: vec![
+                DDS.read(DESCRIBE_ATTRIBUTE, Some(INSTANCE_PARAM)),
+                DDS.read(DESCRIBE_SECURITY_IPS, Some(INSTANCE_PARAM)),
+                DDS.whitelist_write(
+                    MODIFY_SECURITY_IPS,
+                    INSTANCE_PARAM,
+                    WhitelistParams::modify_mode("SecurityIpGroupName"),
+                ),
+                vpc::describe_vswitch_attributes(),
             ],
             summary: "ApsaraDB for MongoDB (replica set or sharded cluster)".into(),
         }

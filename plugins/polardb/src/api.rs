@@ -57,6 +57,9 @@ pub struct Address {
     pub vpc_id: String,
     #[serde(rename = "VSwitchId", default, deserialize_with = "de::string")]
     pub vswitch_id: String,
+    /// The endpoint's address inside the VPC.
+    #[serde(rename = "IPAddress", default, deserialize_with = "de::string")]
+    pub ip_address: String,
 }
 
 /// `DescribeDBClusterAccessWhitelist`: `Items.DBClusterIPArray[]`.

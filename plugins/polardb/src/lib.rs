@@ -8,7 +8,8 @@ use api::{Attribute, Endpoints, Whitelist};
 use dwlink_plugin_sdk::whitelist::{self, Limits};
 use dwlink_plugin_sdk::{
     Api, Cloud, ConnectionRequest, Endpoint, InstanceRef, Location, LogLevel, Plugin, PluginError,
-    PluginInfo, Properties, Subject, WhitelistGroup, export_plugin, serde_json::json, vpc,
+    PluginInfo, Properties, Subject, WhitelistGroup, WhitelistParams, export_plugin,
+    serde_json::json, vpc,
 };
 
 const POLARDB: Api = Api::new("polardb", "2017-08-01");
@@ -17,6 +18,8 @@ const DESCRIBE_ATTRIBUTE: &str = "DescribeDBClusterAttribute";
 const DESCRIBE_ENDPOINTS: &str = "DescribeDBClusterEndpoints";
 const DESCRIBE_WHITELIST: &str = "DescribeDBClusterAccessWhitelist";
 const MODIFY_WHITELIST: &str = "ModifyDBClusterAccessWhitelist";
+/// The request parameter naming the cluster in every call.
+const INSTANCE_PARAM: &str = "DBClusterId";
 
 /// PolarDB whitelist limits: 1000 entries across all groups, 50 groups.
 const LIMITS: Limits = Limits {
@@ -108,11 +111,8 @@ fn modify(
                 .param("SecurityIps", entries.join(",")),
         )
         .map_err(|e| s.cloud_error(&POLARDB.declared(MODIFY_WHITELIST), e))?;
-    whitelist::wait_until_ready(
-        &s,
-        || attribute(cloud, instance).map(|a| a.status),
-        |status| status == "Running",
-    )
+    // The host waits for `discover` to say the cluster is running again.
+    Ok(())
 }
 
 /// The role of an endpoint type, and its order (the cluster endpoint first).
@@ -132,12 +132,16 @@ impl Plugin for PolarDb {
             datasource_type: "polardb".into(),
             product: POLARDB.product.into(),
             api_version: POLARDB.version.into(),
-            actions: vec![
-                POLARDB.declared(DESCRIBE_ATTRIBUTE),
-                POLARDB.declared(DESCRIBE_ENDPOINTS),
-                POLARDB.declared(DESCRIBE_WHITELIST),
-                POLARDB.declared(MODIFY_WHITELIST),
-                vpc::DESCRIBE_VSWITCH_ATTRIBUTES.into(),
+            capabilities: vec![
+                POLARDB.read(DESCRIBE_ATTRIBUTE, Some(INSTANCE_PARAM)),
+                POLARDB.read(DESCRIBE_ENDPOINTS, Some(INSTANCE_PARAM)),
+                POLARDB.read(DESCRIBE_WHITELIST, Some(INSTANCE_PARAM)),
+                POLARDB.whitelist_write(
+                    MODIFY_WHITELIST,
+                    INSTANCE_PARAM,
+                    WhitelistParams::modify_mode("DBClusterIPArrayName"),
+                ),
+                vpc::describe_vswitch_attributes(),
             ],
             summary: "PolarDB (MySQL or PostgreSQL compatible) cluster".into(),
         }
@@ -184,6 +188,7 @@ impl Plugin for PolarDb {
                 host: address.connection_string.clone(),
                 port,
                 role: (*role).into(),
+                address: Some(address.ip_address.clone()).filter(|a| !a.is_empty()),
             });
         }
         if list.is_empty() {

@@ -117,12 +117,14 @@ fn discovers_the_seed_cluster_with_its_private_cluster_endpoint_first() {
                 Endpoint {
                     host: CLUSTER_HOST.into(),
                     port: 3306,
-                    role: "cluster".into()
+                    role: "cluster".into(),
+                    address: Some("192.168.6.20".into())
                 },
                 Endpoint {
                     host: PRIMARY_HOST.into(),
                     port: 3306,
-                    role: "primary".into()
+                    role: "primary".into(),
+                    address: Some("192.168.6.20".into())
                 },
             ],
             status: "Running".into(),
@@ -283,7 +285,7 @@ fn declares_exactly_the_actions_it_calls() {
     called.extend(fake2.called_actions());
     called.sort();
     called.dedup();
-    let mut declared = PolarDb::describe().actions;
+    let mut declared = PolarDb::describe().actions();
     declared.sort();
     assert_eq!(called, declared);
 }

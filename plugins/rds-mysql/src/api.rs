@@ -68,6 +68,9 @@ pub struct NetInfo {
     pub vpc_id: String,
     #[serde(rename = "VSwitchId", default, deserialize_with = "de::string")]
     pub vswitch_id: String,
+    /// The endpoint's address inside the VPC.
+    #[serde(rename = "IPAddress", default, deserialize_with = "de::string")]
+    pub ip_address: String,
     /// `Normal` or `ReadWriteSplitting`.
     #[serde(
         rename = "ConnectionStringType",

@@ -9,7 +9,8 @@ use dwlink_plugin_sdk::vpc;
 use dwlink_plugin_sdk::whitelist::{self, Limits};
 use dwlink_plugin_sdk::{
     Api, Cloud, ConnectionRequest, Endpoint, InstanceRef, Location, LogLevel, Plugin, PluginError,
-    PluginInfo, Properties, Subject, WhitelistGroup, export_plugin, serde_json::json,
+    PluginInfo, Properties, Subject, WhitelistGroup, WhitelistParams, export_plugin,
+    serde_json::json,
 };
 
 const RDS: Api = Api::new("Rds", "2014-08-15");
@@ -18,6 +19,8 @@ const DESCRIBE_ATTRIBUTE: &str = "DescribeDBInstanceAttribute";
 const DESCRIBE_NET_INFO: &str = "DescribeDBInstanceNetInfo";
 const DESCRIBE_IP_ARRAYS: &str = "DescribeDBInstanceIPArrayList";
 const MODIFY_SECURITY_IPS: &str = "ModifySecurityIps";
+/// The request parameter naming the instance in every call.
+const INSTANCE_PARAM: &str = "DBInstanceId";
 
 /// RDS whitelist limits: 1000 entries per instance, 200 groups.
 const LIMITS: Limits = Limits {
@@ -118,12 +121,9 @@ fn modify(
                 .param("SecurityIps", entries.join(",")),
         )
         .map_err(|e| s.cloud_error(&RDS.declared(MODIFY_SECURITY_IPS), e))?;
-    // The instance may be in a transient status while the change applies.
-    whitelist::wait_until_ready(
-        &s,
-        || attribute(cloud, instance).map(|a| a.status),
-        |status| status == "Running",
-    )
+    // The instance may be in a transient status while the change applies: the host waits
+    // for `discover` to say it is running again.
+    Ok(())
 }
 
 impl Plugin for RdsMysql {
@@ -134,12 +134,16 @@ impl Plugin for RdsMysql {
             datasource_type: "mysql".into(),
             product: RDS.product.into(),
             api_version: RDS.version.into(),
-            actions: vec![
-                RDS.declared(DESCRIBE_ATTRIBUTE),
-                RDS.declared(DESCRIBE_NET_INFO),
-                RDS.declared(DESCRIBE_IP_ARRAYS),
-                RDS.declared(MODIFY_SECURITY_IPS),
-                vpc::DESCRIBE_VSWITCH_ATTRIBUTES.into(),
+            capabilities: vec![
+                RDS.read(DESCRIBE_ATTRIBUTE, Some(INSTANCE_PARAM)),
+                RDS.read(DESCRIBE_NET_INFO, Some(INSTANCE_PARAM)),
+                RDS.read(DESCRIBE_IP_ARRAYS, Some(INSTANCE_PARAM)),
+                RDS.whitelist_write(
+                    MODIFY_SECURITY_IPS,
+                    INSTANCE_PARAM,
+                    WhitelistParams::modify_mode("DBInstanceIPArrayName"),
+                ),
+                vpc::describe_vswitch_attributes(),
             ],
             summary: "ApsaraDB RDS for MySQL".into(),
         }
@@ -196,6 +200,7 @@ impl Plugin for RdsMysql {
                 host: n.connection_string.clone(),
                 port,
                 role: role.into(),
+                address: Some(n.ip_address.clone()).filter(|a| !a.is_empty()),
             });
         }
         if endpoints.is_empty()
@@ -206,6 +211,7 @@ impl Plugin for RdsMysql {
                 host: a.connection_string.clone(),
                 port,
                 role: "primary".into(),
+                address: None,
             });
         }
         if endpoints.is_empty() {

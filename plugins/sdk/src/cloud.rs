@@ -24,6 +24,37 @@ impl Api {
         declared_action(self.product, action)
     }
 
+    /// A read capability: `action` (a `Describe*`, `List*` or `Get*` call) naming the link's
+    /// instance in `instance_param` (`None` when it names no instance).
+    pub fn read(&self, action: &str, instance_param: Option<&str>) -> crate::Capability {
+        crate::Capability {
+            product: self.product.into(),
+            version: self.version.into(),
+            action: action.into(),
+            access: crate::Access::Read,
+            instance_param: instance_param.map(Into::into),
+            whitelist: None,
+        }
+    }
+
+    /// A whitelist-write capability: `action` changes the whitelist of the instance named in
+    /// `instance_param`, with its group, entries and mode where `params` says.
+    pub fn whitelist_write(
+        &self,
+        action: &str,
+        instance_param: &str,
+        params: crate::WhitelistParams,
+    ) -> crate::Capability {
+        crate::Capability {
+            product: self.product.into(),
+            version: self.version.into(),
+            action: action.into(),
+            access: crate::Access::WhitelistWrite,
+            instance_param: Some(instance_param.into()),
+            whitelist: Some(params),
+        }
+    }
+
     /// A request for `action` in `region`; add parameters with [`CloudRequest::param`].
     pub fn request(&self, action: &str, region: &str) -> CloudRequest {
         CloudRequest {

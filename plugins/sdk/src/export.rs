@@ -21,7 +21,7 @@ impl<P: Plugin> Guest for Export<P> {
             datasource_type: i.datasource_type,
             product: i.product,
             api_version: i.api_version,
-            actions: i.actions,
+            capabilities: i.capabilities.into_iter().map(capability_into).collect(),
             summary: i.summary,
         }
     }
@@ -80,6 +80,27 @@ impl<P: Plugin> Guest for Export<P> {
     }
 }
 
+fn capability_into(c: crate::Capability) -> wit::Capability {
+    wit::Capability {
+        product: c.product,
+        version: c.version,
+        action: c.action,
+        access: match c.access {
+            crate::Access::Read => wit::Access::Read,
+            crate::Access::WhitelistWrite => wit::Access::WhitelistWrite,
+        },
+        instance_param: c.instance_param,
+        whitelist: c.whitelist.map(|w| wit::WhitelistParams {
+            group_param: w.group_param,
+            entries_param: w.entries_param,
+            mode_param: w.mode_param,
+            append_mode: w.append_mode,
+            delete_mode: w.delete_mode,
+            fixed_params: w.fixed_params,
+        }),
+    }
+}
+
 fn instance_from(i: wit::InstanceRef) -> InstanceRef {
     InstanceRef {
         id: i.id,
@@ -101,6 +122,7 @@ fn location_from(l: wit::Location) -> Location {
                 host: e.host,
                 port: e.port,
                 role: e.role,
+                address: e.address,
             })
             .collect(),
         status: l.status,
@@ -122,6 +144,7 @@ fn location_into(l: Location) -> wit::Location {
                 host: e.host,
                 port: e.port,
                 role: e.role,
+                address: e.address,
             })
             .collect(),
         status: l.status,
@@ -166,7 +189,10 @@ mod tests {
                 datasource_type: "mysql".into(),
                 product: "Rds".into(),
                 api_version: "2014-08-15".into(),
-                actions: vec!["rds:DescribeDBInstanceAttribute".into()],
+                capabilities: vec![
+                    crate::Api::new("Rds", "2014-08-15")
+                        .read("DescribeDBInstanceAttribute", Some("DBInstanceId")),
+                ],
                 summary: "test".into(),
             }
         }
@@ -234,7 +260,7 @@ mod tests {
     #[test]
     fn converts_records_and_errors_both_ways() {
         let info = E::describe();
-        assert_eq!((info.name.as_str(), info.actions.len()), ("echo", 1));
+        assert_eq!((info.name.as_str(), info.capabilities.len()), ("echo", 1));
         let groups = E::whitelist_list(wit_instance()).unwrap();
         assert_eq!(groups[0].name, "rm-1");
         assert_eq!(groups[0].entries, vec!["cn-hangzhou".to_string()]);
@@ -268,6 +294,7 @@ mod tests {
                     host: "h".into(),
                     port: 3306,
                     role: "primary".into(),
+                    address: None,
                 }],
                 status: "Running".into(),
                 running: true,

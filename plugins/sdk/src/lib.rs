@@ -37,7 +37,8 @@ pub use error::{PluginError, Subject};
 #[doc(hidden)]
 pub use export::Export;
 pub use types::{
-    ConnectionRequest, Endpoint, InstanceRef, Location, LogLevel, PluginInfo, WhitelistGroup,
+    Access, Capability, ConnectionRequest, Endpoint, InstanceRef, Location, LogLevel, PluginInfo,
+    WhitelistGroup, WhitelistParams,
 };
 
 /// A response whose body is not read (only its being JSON is checked), e.g. of a Modify call.
@@ -48,10 +49,10 @@ pub use serde_json;
 
 /// The WIT contract version this SDK implements; written into every plugin's
 /// `dwlink:wit-version` custom section by [`export_plugin!`].
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.2.0";
 
 #[doc(hidden)]
-pub const WIT_VERSION_BYTES: [u8; 5] = *b"0.1.0";
+pub const WIT_VERSION_BYTES: [u8; 5] = *b"0.2.0";
 const _: () = assert!(WIT_VERSION.len() == WIT_VERSION_BYTES.len());
 
 /// A JSON object: the DataWorks `ConnectionProperties`.
@@ -60,7 +61,10 @@ pub type Properties = serde_json::Map<String, serde_json::Value>;
 /// A data-source plugin. Every function but [`Plugin::describe`] gets the [`Cloud`] to call;
 /// errors are values ([`PluginError`]) with a message naming the instance and region.
 pub trait Plugin {
-    /// Name, version, DataWorks type, product and EXACTLY the actions the plugin calls
+    /// Name, version, DataWorks type, product and EXACTLY the calls the plugin makes, as
+    /// capabilities ([`Api::read`], [`Api::whitelist_write`]); the host refuses any other call
+    /// and checks each declared one against the link.
+    /// (Formerly: the actions the plugin calls
     /// (`product:Action`, product code in lower case). Must not call the cloud.
     fn describe() -> PluginInfo;
 

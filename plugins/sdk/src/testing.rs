@@ -26,7 +26,7 @@ impl FakeCloud {
     /// `info` does not declare.
     pub fn declared(info: &PluginInfo) -> Self {
         Self {
-            declared: Some(info.actions.clone()),
+            declared: Some(info.actions()),
             ..Self::default()
         }
     }
@@ -136,18 +136,18 @@ mod tests {
     #[test]
     fn answers_in_order_then_repeats_and_records() {
         let fake = FakeCloud::new();
-        fake.on("rds:A", "1").on("rds:A", "2");
+        fake.on("rds:DescribeA", "1").on("rds:DescribeA", "2");
         let cloud: &dyn Cloud = &fake;
-        let a: u8 = cloud.call(RDS.request("A", "cn-hangzhou")).unwrap();
-        let b: u8 = cloud.call(RDS.request("A", "cn-hangzhou")).unwrap();
-        let c: u8 = cloud.call(RDS.request("A", "cn-hangzhou")).unwrap();
+        let a: u8 = cloud.call(RDS.request("DescribeA", "cn-hangzhou")).unwrap();
+        let b: u8 = cloud.call(RDS.request("DescribeA", "cn-hangzhou")).unwrap();
+        let c: u8 = cloud.call(RDS.request("DescribeA", "cn-hangzhou")).unwrap();
         assert_eq!((a, b, c), (1, 2, 2));
-        assert_eq!(fake.calls_to("rds:A").len(), 3);
+        assert_eq!(fake.calls_to("rds:DescribeA").len(), 3);
         let e = cloud
             .call::<u8>(RDS.request("B", "cn-hangzhou"))
             .unwrap_err();
         assert_eq!(e.code, "fake.NoScript");
-        let e = cloud.call::<u8>(RDS.request("A", "x").param("P", "v"));
+        let e = cloud.call::<u8>(RDS.request("DescribeA", "x").param("P", "v"));
         assert!(e.is_ok());
         fake.on("rds:C", "not json");
         let e = cloud
@@ -165,13 +165,13 @@ mod tests {
             datasource_type: "t".into(),
             product: "Rds".into(),
             api_version: "2014-08-15".into(),
-            actions: vec!["rds:A".into()],
+            capabilities: vec![crate::Api::new("Rds", "2014-08-15").read("DescribeA", None)],
             summary: String::new(),
         };
         let fake = FakeCloud::declared(&info);
-        fake.on("rds:A", "1").on("rds:B", "2");
+        fake.on("rds:DescribeA", "1").on("rds:B", "2");
         let cloud: &dyn Cloud = &fake;
-        assert!(cloud.call::<u8>(RDS.request("A", "r")).is_ok());
+        assert!(cloud.call::<u8>(RDS.request("DescribeA", "r")).is_ok());
         let e = cloud.call::<u8>(RDS.request("B", "r")).unwrap_err();
         assert_eq!(e.code, "dwlink.UndeclaredAction");
     }

@@ -1,6 +1,6 @@
 //! The contract's records as plain Rust types, independent of the generated bindings.
 //!
-//! They mirror `wit/since_v0.1.0/plugin.wit` field for field; the export glue converts them.
+//! They mirror `wit/since_v0.2.0/plugin.wit` field for field; the export glue converts them.
 
 /// What a plugin is: returned by [`crate::Plugin::describe`], which must not call the cloud.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,10 +15,84 @@ pub struct PluginInfo {
     pub product: String,
     /// The product API version, e.g. `2014-08-15`.
     pub api_version: String,
-    /// Every action the plugin may call, `product:Action` with the product code in lower case.
-    pub actions: Vec<String>,
+    /// Every call the plugin may make: build them with [`crate::Api::read`] and
+    /// [`crate::Api::whitelist_write`]. The host refuses any other call.
+    pub capabilities: Vec<Capability>,
     /// One line for people, e.g. `ApsaraDB RDS for MySQL`.
     pub summary: String,
+}
+
+impl PluginInfo {
+    /// The declared calls as `product:Action` names (product code in lower case).
+    pub fn actions(&self) -> Vec<String> {
+        self.capabilities.iter().map(Capability::declared).collect()
+    }
+}
+
+/// What a declared call may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// A `Describe*`, `List*` or `Get*` call.
+    Read,
+    /// Adds or removes whitelist entries of the link's instance; the host allows it only for
+    /// the group, entries and mode it asked for.
+    WhitelistWrite,
+}
+
+/// Where a whitelist write carries its group, entries and mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WhitelistParams {
+    /// The group parameter, e.g. `DBInstanceIPArrayName`.
+    pub group_param: String,
+    /// The entries parameter (comma-separated), e.g. `SecurityIps`.
+    pub entries_param: String,
+    /// The mode parameter, e.g. `ModifyMode`.
+    pub mode_param: String,
+    /// The value that appends, e.g. `Append`.
+    pub append_mode: String,
+    /// The value that deletes, e.g. `Delete`.
+    pub delete_mode: String,
+    /// Other parameters the write sends, each with its one value.
+    pub fixed_params: Vec<(String, String)>,
+}
+
+impl WhitelistParams {
+    /// The common shape: `ModifyMode` = `Append` | `Delete`, entries in `SecurityIps`, the
+    /// group in `group_param`.
+    pub fn modify_mode(group_param: &str) -> Self {
+        WhitelistParams {
+            group_param: group_param.into(),
+            entries_param: "SecurityIps".into(),
+            mode_param: "ModifyMode".into(),
+            append_mode: "Append".into(),
+            delete_mode: "Delete".into(),
+            fixed_params: Vec::new(),
+        }
+    }
+}
+
+/// One call a plugin may make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capability {
+    /// Product code, e.g. `Rds`.
+    pub product: String,
+    /// API version, e.g. `2014-08-15`.
+    pub version: String,
+    /// Action, e.g. `ModifySecurityIps`.
+    pub action: String,
+    /// What the call may do.
+    pub access: Access,
+    /// The parameter carrying the link's instance id; `None` for a read that names none.
+    pub instance_param: Option<String>,
+    /// For [`Access::WhitelistWrite`].
+    pub whitelist: Option<WhitelistParams>,
+}
+
+impl Capability {
+    /// `product:Action` with the product code in lower case.
+    pub fn declared(&self) -> String {
+        crate::declared_action(&self.product, &self.action)
+    }
 }
 
 /// Which instance to work on.
@@ -49,6 +123,8 @@ pub struct Endpoint {
     pub port: u16,
     /// What it is for, e.g. `primary`, `cluster`, `mongos`, `replica-primary`.
     pub role: String,
+    /// Its IPv4 address inside the VPC when the product reports it; the host checks it.
+    pub address: Option<String>,
 }
 
 /// Where an instance lives on the network.
@@ -68,7 +144,8 @@ pub struct Location {
     pub endpoints: Vec<Endpoint>,
     /// The product's own status word, e.g. `Running`.
     pub status: String,
-    /// True when the instance is ready for whitelist changes.
+    /// True when the instance is ready for whitelist changes. The host polls `discover` for
+    /// it after a change: plugins do not wait.
     pub running: bool,
 }
 

@@ -11,6 +11,11 @@ pub const VPC: Api = Api::new("Vpc", "2016-04-28");
 /// The declared action, `vpc:DescribeVSwitchAttributes`.
 pub const DESCRIBE_VSWITCH_ATTRIBUTES: &str = "vpc:DescribeVSwitchAttributes";
 
+/// The capability [`vswitch`] needs: a read naming no instance.
+pub fn describe_vswitch_attributes() -> crate::Capability {
+    VPC.read("DescribeVSwitchAttributes", None)
+}
+
 /// The fields of a `DescribeVSwitchAttributes` response plugins use (a flat object).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct VSwitch {

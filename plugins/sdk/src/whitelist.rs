@@ -182,32 +182,6 @@ pub fn plan_remove(
     Ok(doomed)
 }
 
-/// How many times [`wait_until_ready`] reads the status. There is no clock in the sandbox,
-/// so the wait is bounded by count; the host paces and retries each call.
-pub const STATUS_CHECKS: u32 = 30;
-
-/// Reads the status with `read` until `ready` says yes, at most [`STATUS_CHECKS`] times.
-/// Used after a change that puts the instance in a transient state.
-pub fn wait_until_ready(
-    subject: &Subject<'_>,
-    mut read: impl FnMut() -> Result<String, PluginError>,
-    ready: impl Fn(&str) -> bool,
-) -> Result<(), PluginError> {
-    let mut last = String::new();
-    for _ in 0..STATUS_CHECKS {
-        last = read()?;
-        if ready(&last) {
-            return Ok(());
-        }
-    }
-    Err(PluginError::InvalidState(format!(
-        "{}: the whitelist change was accepted, but the instance was still {last:?} after {} \
-         status checks; run again once it is Running (the change is not repeated)",
-        subject.describe(),
-        STATUS_CHECKS
-    )))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,33 +288,5 @@ mod tests {
             plan_add(&S, &groups, "hdm_security_ips", &v(&["5.6.7.8"]), LIMITS),
             Err(PluginError::InvalidInput(_))
         ));
-    }
-
-    #[test]
-    fn wait_is_bounded_by_count() {
-        let mut reads = 0;
-        let statuses = ["ModifyingSecurityIps", "ModifyingSecurityIps", "Running"];
-        wait_until_ready(
-            &S,
-            || {
-                reads += 1;
-                Ok(statuses[reads - 1].to_string())
-            },
-            |s| s == "Running",
-        )
-        .unwrap();
-        assert_eq!(reads, 3);
-        let mut reads = 0;
-        let e = wait_until_ready(
-            &S,
-            || {
-                reads += 1;
-                Ok("Rebooting".into())
-            },
-            |s| s == "Running",
-        )
-        .unwrap_err();
-        assert_eq!(reads, STATUS_CHECKS as usize);
-        assert!(matches!(e, PluginError::InvalidState(_)), "{e}");
     }
 }

@@ -1,0 +1,562 @@
+//! The capability gate: what a plugin may do to the cloud. One home for that guarantee, shared by
+//! every contract version's adapter.
+//!
+//! The host, not the plugin, decides. A plugin declares capabilities (contract 0.2, or derived
+//! from 0.1's bare action names by [`capabilities_for_v0_1`]); every call it makes is checked
+//! against them AND against the [`Scope`] the host built from its own arguments to the plugin
+//! call (the link's instance and region; for `whitelist-add`/`-remove`, the group, the entries
+//! and the mode) before anything is signed. Responses are scrubbed of credential fields before
+//! the plugin sees them. A refusal is remembered by the sandbox and fails the plugin call,
+//! whatever the plugin does with the error it was given.
+
+use super::types::{Access, Capability, InstanceRef, WhitelistParams};
+use crate::cloud::Call;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Identity and credential products: never reachable from a plugin, whatever it declares.
+pub const IDENTITY_PRODUCTS: &[&str] = &["sts", "ram", "ims", "kms", "resourcemanager"];
+/// Products whose writes belong to the host alone (networking and DataWorks).
+pub const HOST_PRODUCTS: &[&str] = &["vpc", "vpcpeer", "cbn", "dataworks-public"];
+
+/// Cloud calls one plugin call may make; an honest plugin makes fewer than ten.
+pub const MAX_CALLS: u32 = 100;
+/// Bytes of cloud answers one plugin call may receive.
+pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
+
+/// Whether `action` only reads, by the OpenAPI naming convention.
+pub fn is_read_action(action: &str) -> bool {
+    ["Describe", "List", "Get"]
+        .iter()
+        .any(|p| action.strip_prefix(p).is_some_and(|rest| !rest.is_empty()))
+}
+
+/// Which whitelist change the host asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Append,
+    Delete,
+}
+
+/// A whitelist write the host asked for: this group, these entries, this mode, nothing else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteScope {
+    pub group: String,
+    pub entries: BTreeSet<String>,
+    pub mode: Mode,
+}
+
+/// What one plugin call may touch, built by the host from its own arguments to the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub instance: InstanceRef,
+    /// `None`: reads only (discover, whitelist-list, connection-properties, every read-only
+    /// command).
+    pub write: Option<WriteScope>,
+}
+
+impl Scope {
+    pub fn read(instance: &InstanceRef) -> Scope {
+        Scope {
+            instance: instance.clone(),
+            write: None,
+        }
+    }
+
+    pub fn write(instance: &InstanceRef, group: &str, entries: &[String], mode: Mode) -> Scope {
+        Scope {
+            instance: instance.clone(),
+            write: Some(WriteScope {
+                group: group.to_string(),
+                entries: entries.iter().map(|e| normalize_entry(e)).collect(),
+                mode,
+            }),
+        }
+    }
+}
+
+/// Why a call was refused. Never sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No capability names the call's product and action.
+    Undeclared { action: String },
+    /// A capability matches, but the call leaves the link.
+    OutOfScope { action: String, reason: String },
+    /// The plugin call's budget of cloud calls or bytes is spent.
+    Budget { action: String, reason: String },
+}
+
+impl Refusal {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::Undeclared { .. } => "dwlink.UndeclaredAction",
+            Refusal::OutOfScope { .. } => "dwlink.OutOfScope",
+            Refusal::Budget { .. } => "dwlink.Budget",
+        }
+    }
+
+    pub fn action(&self) -> &str {
+        match self {
+            Refusal::Undeclared { action }
+            | Refusal::OutOfScope { action, .. }
+            | Refusal::Budget { action, .. } => action,
+        }
+    }
+
+    /// The message the plugin gets (and the host logs).
+    pub fn message(&self, plugin: &str) -> String {
+        match self {
+            Refusal::Undeclared { action } => format!(
+                "plugin {plugin} did not declare {action} in describe; dwlink-host refused the call without sending it"
+            ),
+            Refusal::OutOfScope { action, reason } => format!(
+                "plugin {plugin}: {action} is out of scope: {reason}; dwlink-host refused the call without sending it"
+            ),
+            Refusal::Budget { action, reason } => {
+                format!("plugin {plugin}: {action} refused: {reason}; dwlink-host did not send it")
+            }
+        }
+    }
+}
+
+/// A plugin's capabilities, indexed by (lower-case product, action).
+#[derive(Debug, Clone, Default)]
+pub struct Gate {
+    by_action: BTreeMap<(String, String), Capability>,
+}
+
+impl Gate {
+    pub fn new(capabilities: &[Capability]) -> Gate {
+        Gate {
+            by_action: capabilities
+                .iter()
+                .map(|c| {
+                    (
+                        (c.product.to_ascii_lowercase(), c.action.clone()),
+                        c.clone(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// Checks `call` against the capabilities and `scope`. Only an `Ok` call may be sent.
+    pub fn check(&self, scope: &Scope, call: &Call) -> Result<(), Refusal> {
+        let product = call.product.to_ascii_lowercase();
+        let action = format!("{product}:{}", call.action);
+        let out = |reason: String| Refusal::OutOfScope {
+            action: action.clone(),
+            reason,
+        };
+        if IDENTITY_PRODUCTS.contains(&product.as_str()) {
+            return Err(out(format!(
+                "{product} is an identity or credential product, which no plugin may call"
+            )));
+        }
+        let Some(cap) = self.by_action.get(&(product.clone(), call.action.clone())) else {
+            return Err(Refusal::Undeclared { action });
+        };
+        if !cap.version.is_empty() && cap.version != call.version {
+            return Err(out(format!(
+                "API version {} was declared, the call says {}",
+                cap.version, call.version
+            )));
+        }
+        let link = &scope.instance;
+        if call.region != link.region {
+            return Err(out(format!(
+                "region {} is not the link's region {}",
+                call.region, link.region
+            )));
+        }
+        let params = ParamIndex::new(call).map_err(&out)?;
+        if let Some(region) = params.get("RegionId")
+            && region != link.region
+        {
+            return Err(out(format!(
+                "RegionId {region} is not the link's region {}",
+                link.region
+            )));
+        }
+        if let Some(p) = &cap.instance_param {
+            match params.get(p) {
+                Some(id) if id == link.id => {}
+                Some(id) => {
+                    return Err(out(format!(
+                        "{p} = {id} is not the link's instance {}",
+                        link.id
+                    )));
+                }
+                None => {
+                    return Err(out(format!(
+                        "{p} (the link's instance, {}) is missing",
+                        link.id
+                    )));
+                }
+            }
+        }
+        match cap.access {
+            Access::Read => Ok(()),
+            Access::Refused => Err(out(
+                "it is not a read and the host does not know its parameters (a 0.1 plugin gets reads only, and whitelist writes of the products the host knows)".into(),
+            )),
+            Access::WhitelistWrite => {
+                let Some(w) = &cap.whitelist else {
+                    return Err(out("the capability names no whitelist parameters".into()));
+                };
+                let Some(write) = &scope.write else {
+                    return Err(out(
+                        "this plugin call may only read (a whitelist write is allowed only inside whitelist-add or whitelist-remove during run or destroy)".into(),
+                    ));
+                };
+                check_write(w, cap.instance_param.as_deref(), write, &params).map_err(out)
+            }
+        }
+    }
+}
+
+fn check_write(
+    w: &WhitelistParams,
+    instance_param: Option<&str>,
+    write: &WriteScope,
+    params: &ParamIndex<'_>,
+) -> Result<(), String> {
+    let get = |name: &str| {
+        params
+            .get(name)
+            .ok_or_else(|| format!("parameter {name} is missing"))
+    };
+    let group = get(&w.group_param)?;
+    if group != write.group {
+        return Err(format!(
+            "{} = {group} is not dwlink's whitelist group {}",
+            w.group_param, write.group
+        ));
+    }
+    let (wanted, asked) = match write.mode {
+        Mode::Append => (&w.append_mode, "whitelist-add"),
+        Mode::Delete => (&w.delete_mode, "whitelist-remove"),
+    };
+    let mode = get(&w.mode_param)?;
+    if mode != *wanted {
+        return Err(format!(
+            "{} = {mode}, but the host asked for {asked}, which is {} = {wanted} only",
+            w.mode_param, w.mode_param
+        ));
+    }
+    let entries = get(&w.entries_param)?;
+    let sent: Vec<&str> = entries
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    if sent.is_empty() {
+        return Err(format!("{} names no entry", w.entries_param));
+    }
+    for e in sent {
+        if !write.entries.contains(&normalize_entry(e)) {
+            return Err(format!(
+                "entry {e} in {} is not one the host asked for ({})",
+                w.entries_param,
+                write.entries.iter().cloned().collect::<Vec<_>>().join(",")
+            ));
+        }
+    }
+    let fixed: BTreeMap<&str, &str> = w
+        .fixed_params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    for (name, value) in &params.all {
+        let known = [
+            Some(w.group_param.as_str()),
+            Some(w.entries_param.as_str()),
+            Some(w.mode_param.as_str()),
+            instance_param,
+            Some("RegionId"),
+        ];
+        if known.contains(&Some(*name)) {
+            continue;
+        }
+        match fixed.get(name) {
+            Some(allowed) if allowed == value => {}
+            Some(allowed) => {
+                return Err(format!(
+                    "{name} = {value}, but the plugin declared {name} = {allowed}"
+                ));
+            }
+            None => return Err(format!("parameter {name} is not declared for this write")),
+        }
+    }
+    Ok(())
+}
+
+/// A call's parameters by name; a name given twice is refused (which one would the cloud use?).
+struct ParamIndex<'a> {
+    all: BTreeMap<&'a str, &'a str>,
+}
+
+impl<'a> ParamIndex<'a> {
+    fn new(call: &'a Call) -> Result<Self, String> {
+        let mut all = BTreeMap::new();
+        for (k, v) in &call.params.0 {
+            if all.insert(k.as_str(), v.as_str()).is_some() {
+                return Err(format!("parameter {k} is given twice"));
+            }
+        }
+        Ok(ParamIndex { all })
+    }
+
+    fn get(&self, name: &str) -> Option<&'a str> {
+        self.all.get(name).copied()
+    }
+}
+
+/// An entry as the gate compares it: a CIDR in its canonical form, anything else trimmed.
+fn normalize_entry(e: &str) -> String {
+    let e = e.trim();
+    if let Ok(net) = e.parse::<ipnet::Ipv4Net>() {
+        return net.to_string();
+    }
+    if let Ok(ip) = e.parse::<std::net::Ipv4Addr>() {
+        return format!("{ip}/32");
+    }
+    e.to_string()
+}
+
+/// Removes credential fields (at any depth) from a cloud answer before a plugin sees it; returns
+/// how many it removed. Pagination tokens (`NextToken`) are kept.
+pub fn scrub(value: &mut serde_json::Value) -> usize {
+    match value {
+        serde_json::Value::Object(map) => {
+            let before = map.len();
+            map.retain(|k, _| !is_secret_key(k));
+            let mut removed = before - map.len();
+            for v in map.values_mut() {
+                removed += scrub(v);
+            }
+            removed
+        }
+        serde_json::Value::Array(items) => items.iter_mut().map(scrub).sum(),
+        _ => 0,
+    }
+}
+
+fn is_secret_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "password",
+        "secret",
+        "accesskey",
+        "privatekey",
+        "credential",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
+        || (k.ends_with("token") && k != "nexttoken" && !k.ends_with("clienttoken"))
+}
+
+/// Validates a 0.2 plugin's declared capabilities; the error names the field.
+pub fn validate(capabilities: &[Capability]) -> Result<(), String> {
+    let mut seen = BTreeSet::new();
+    for (i, c) in capabilities.iter().enumerate() {
+        let at = format!("capabilities[{i}] ({}:{})", c.product, c.action);
+        let product = c.product.to_ascii_lowercase();
+        let ok_name = |s: &str| !s.is_empty() && s.len() <= 64;
+        if !ok_name(&c.product)
+            || !c
+                .product
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
+        {
+            return Err(format!(
+                "{at}: product must be an OpenAPI product code like `Rds`"
+            ));
+        }
+        if !ok_name(&c.action) || !c.action.chars().all(|ch| ch.is_ascii_alphanumeric()) {
+            return Err(format!(
+                "{at}: action must be an OpenAPI action name like `DescribeDBInstanceAttribute`"
+            ));
+        }
+        if c.version.len() != 10 || !c.version.chars().all(|ch| ch.is_ascii_digit() || ch == '-') {
+            return Err(format!(
+                "{at}: version {:?} must be an API version like `2014-08-15`",
+                c.version
+            ));
+        }
+        if IDENTITY_PRODUCTS.contains(&product.as_str()) {
+            return Err(format!(
+                "{at}: product {} is an identity or credential product; no plugin may call it",
+                c.product
+            ));
+        }
+        if !seen.insert((product.clone(), c.action.clone())) {
+            return Err(format!("{at}: declared twice"));
+        }
+        if let Some(p) = &c.instance_param
+            && !ok_name(p)
+        {
+            return Err(format!(
+                "{at}: instance-param must name a request parameter"
+            ));
+        }
+        match c.access {
+            Access::Read => {
+                if !is_read_action(&c.action) {
+                    return Err(format!(
+                        "{at}: access is read, but {} does not start with Describe, List or Get",
+                        c.action
+                    ));
+                }
+                if c.whitelist.is_some() {
+                    return Err(format!(
+                        "{at}: whitelist params are only for whitelist-write"
+                    ));
+                }
+            }
+            Access::WhitelistWrite => {
+                if HOST_PRODUCTS.contains(&product.as_str()) {
+                    return Err(format!(
+                        "{at}: writes to {} belong to dwlink-host alone",
+                        c.product
+                    ));
+                }
+                if c.instance_param.is_none() {
+                    return Err(format!(
+                        "{at}: a whitelist-write must name its instance-param"
+                    ));
+                }
+                let Some(w) = &c.whitelist else {
+                    return Err(format!(
+                        "{at}: a whitelist-write must give its whitelist params"
+                    ));
+                };
+                let names = [&w.group_param, &w.entries_param, &w.mode_param];
+                if names.iter().any(|n| !ok_name(n)) {
+                    return Err(format!(
+                        "{at}: whitelist group-param, entries-param and mode-param must each name a request parameter"
+                    ));
+                }
+                if w.append_mode.is_empty()
+                    || w.delete_mode.is_empty()
+                    || w.append_mode == w.delete_mode
+                {
+                    return Err(format!(
+                        "{at}: append-mode and delete-mode must be two different values"
+                    ));
+                }
+                for m in [&w.append_mode, &w.delete_mode] {
+                    if ["cover", "replace", "set", "overwrite"]
+                        .contains(&m.to_ascii_lowercase().as_str())
+                    {
+                        return Err(format!(
+                            "{at}: mode {m} replaces the group; only modes that append or delete may be declared"
+                        ));
+                    }
+                }
+            }
+            Access::Refused => return Err(format!("{at}: unknown access")),
+        }
+    }
+    Ok(())
+}
+
+/// The capabilities the host grants a 0.1 plugin, which declares bare `product:Action` names
+/// and cannot say which parameter names its instance: the calls of the products the host
+/// knows get their known parameters; any other read is allowed (region-checked) with no
+/// instance check; anything else is refused.
+pub fn capabilities_for_v0_1(actions: &[String]) -> Vec<Capability> {
+    actions
+        .iter()
+        .filter_map(|a| a.split_once(':'))
+        .map(|(product, action)| {
+            if let Some(known) = known(product, action) {
+                return known;
+            }
+            let access = if is_read_action(action) && !IDENTITY_PRODUCTS.contains(&product) {
+                Access::Read
+            } else {
+                Access::Refused
+            };
+            Capability {
+                product: product.into(),
+                // 0.1 declared no version; any version of a read is accepted.
+                version: String::new(),
+                action: action.into(),
+                access,
+                instance_param: None,
+                whitelist: None,
+            }
+        })
+        .collect()
+}
+
+/// The calls of the shipped products, as the host knows them from their API references.
+fn known(product: &str, action: &str) -> Option<Capability> {
+    let (version, instance, write): (&str, &str, Option<(&str, &str)>) = match (product, action) {
+        ("vpc", "DescribeVSwitchAttributes") => {
+            return Some(Capability {
+                product: "Vpc".into(),
+                version: "2016-04-28".into(),
+                action: action.into(),
+                access: Access::Read,
+                instance_param: None,
+                whitelist: None,
+            });
+        }
+        (
+            "rds",
+            "DescribeDBInstanceAttribute"
+            | "DescribeDBInstanceNetInfo"
+            | "DescribeDBInstanceIPArrayList",
+        ) => ("2014-08-15", "DBInstanceId", None),
+        ("rds", "ModifySecurityIps") => (
+            "2014-08-15",
+            "DBInstanceId",
+            Some(("DBInstanceIPArrayName", "")),
+        ),
+        (
+            "polardb",
+            "DescribeDBClusterAttribute"
+            | "DescribeDBClusterEndpoints"
+            | "DescribeDBClusterAccessWhitelist",
+        ) => ("2017-08-01", "DBClusterId", None),
+        ("polardb", "ModifyDBClusterAccessWhitelist") => (
+            "2017-08-01",
+            "DBClusterId",
+            Some(("DBClusterIPArrayName", "")),
+        ),
+        ("dds", "DescribeDBInstanceAttribute" | "DescribeSecurityIps") => {
+            ("2015-12-01", "DBInstanceId", None)
+        }
+        ("dds", "ModifySecurityIps") => (
+            "2015-12-01",
+            "DBInstanceId",
+            Some(("SecurityIpGroupName", "")),
+        ),
+        _ => return None,
+    };
+    let code = match product {
+        "rds" => "Rds",
+        "dds" => "Dds",
+        other => other,
+    };
+    Some(Capability {
+        product: code.into(),
+        version: version.into(),
+        action: action.into(),
+        access: if write.is_some() {
+            Access::WhitelistWrite
+        } else {
+            Access::Read
+        },
+        instance_param: Some(instance.into()),
+        whitelist: write.map(|(group, _)| WhitelistParams {
+            group_param: group.into(),
+            entries_param: "SecurityIps".into(),
+            mode_param: "ModifyMode".into(),
+            append_mode: "Append".into(),
+            delete_mode: "Delete".into(),
+            fixed_params: Vec::new(),
+        }),
+    })
+}

@@ -1,0 +1,108 @@
+//! The adapter for contract version 0.2.0 (`wit/since_v0.2.0`): typed capabilities, endpoint
+//! addresses. Its `bindgen!` output and the conversions of its records into the host's.
+
+wasmtime::component::bindgen!({
+    path: "../wit/since_v0.2.0",
+    world: "datasource-plugin",
+    imports: { default: async },
+    exports: { default: async },
+});
+
+super::adapter::version_adapter!();
+
+/// Fully-qualified name of the export every 0.2 plugin provides.
+pub(crate) const EXPORT: &str = "dwlink:plugin/datasource@0.2.0";
+/// The imports a 0.2 plugin may have besides WASI.
+pub(crate) const IMPORTS: &[&str] = &["dwlink:plugin/host@0.2.0", "dwlink:plugin/types@0.2.0"];
+
+fn plugin_info_from_wit(info: wit::PluginInfo) -> host::PluginInfo {
+    let capabilities: Vec<host::Capability> = info
+        .capabilities
+        .into_iter()
+        .map(|c| host::Capability {
+            product: c.product,
+            version: c.version,
+            action: c.action,
+            access: match c.access {
+                wit::Access::Read => host::Access::Read,
+                wit::Access::WhitelistWrite => host::Access::WhitelistWrite,
+            },
+            instance_param: c.instance_param,
+            whitelist: c.whitelist.map(|w| host::WhitelistParams {
+                group_param: w.group_param,
+                entries_param: w.entries_param,
+                mode_param: w.mode_param,
+                append_mode: w.append_mode,
+                delete_mode: w.delete_mode,
+                fixed_params: w.fixed_params,
+            }),
+        })
+        .collect();
+    host::PluginInfo {
+        actions: capabilities
+            .iter()
+            .map(host::Capability::declared)
+            .collect(),
+        capabilities,
+        name: info.name,
+        version: info.version,
+        datasource_type: info.datasource_type,
+        product: info.product,
+        api_version: info.api_version,
+        summary: info.summary,
+    }
+}
+
+fn location_to_wit(l: &host::Location) -> wit::Location {
+    wit::Location {
+        region: l.region.clone(),
+        zone: l.zone.clone(),
+        vpc_id: l.vpc_id.clone(),
+        vswitch_id: l.vswitch_id.clone(),
+        vswitch_cidr: l.vswitch_cidr.to_string(),
+        endpoints: l
+            .endpoints
+            .iter()
+            .map(|e| wit::Endpoint {
+                host: e.host.clone(),
+                port: e.port,
+                role: e.role.clone(),
+                address: e.address.map(|a| a.to_string()),
+            })
+            .collect(),
+        status: l.status.clone(),
+        running: l.running,
+    }
+}
+
+fn location_from_wit(l: wit::Location) -> Result<host::Location, CallError> {
+    let mut endpoints = Vec::with_capacity(l.endpoints.len());
+    for e in l.endpoints {
+        let address = match e.address.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(a) => Some(a.parse().map_err(|_| {
+                CallError::Malformed(format!(
+                    "endpoint {} has address {:?}, which is not an IPv4 address",
+                    super::v0_1::truncate(&e.host),
+                    super::v0_1::truncate(a)
+                ))
+            })?),
+        };
+        endpoints.push(host::Endpoint {
+            host: e.host,
+            port: e.port,
+            role: e.role,
+            address,
+        });
+    }
+    Ok(host::Location {
+        vswitch_cidr: vswitch_cidr_from_wit(&l.vswitch_cidr)?,
+        region: l.region,
+        zone: l.zone,
+        vpc_id: l.vpc_id,
+        vswitch_id: l.vswitch_id,
+        endpoints,
+        status: l.status,
+        running: l.running,
+    })
+}
