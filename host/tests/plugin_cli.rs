@@ -68,7 +68,7 @@ fn validate_refuses_another_world_and_an_unsupported_version() {
             "validate",
             fixture("future-version").to_str().unwrap(),
         ],
-        "built against plugin WIT 9.0.0, which this dwlink-host does not support (it supports 0.1.0)",
+        "built against plugin WIT 9.0.0, which this dwlink-host does not support (it supports 0.1.0, 0.2.0); rebuild the plugin against WIT 0.2.0",
     );
     refused(
         &["plugin", "validate", "/nonexistent/plugin.wasm"],
@@ -121,6 +121,7 @@ fn inspect_prints_the_documented_json() {
         "datasource_type",
         "product",
         "actions",
+        "capabilities",
         "wit_version",
         "limits",
         "size_bytes",
@@ -161,6 +162,7 @@ fn inspect_describes_the_shipped_rds_mysql_plugin() {
         "datasource_type",
         "product",
         "actions",
+        "capabilities",
         "wit_version",
         "limits",
         "size_bytes",
@@ -170,7 +172,17 @@ fn inspect_describes_the_shipped_rds_mysql_plugin() {
     assert_eq!(keys, expected, "{v:#}");
     assert_eq!(v["name"], "rds-mysql");
     assert_eq!(v["datasource_type"], "mysql");
-    assert_eq!(v["wit_version"], "0.1.0");
+    assert_eq!(v["wit_version"], "0.2.0");
+    let modify = v["capabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["action"] == "rds:ModifySecurityIps")
+        .expect("the whitelist write is a capability");
+    assert_eq!(modify["access"], "whitelist-write");
+    assert_eq!(modify["instance_param"], "DBInstanceId");
+    assert_eq!(modify["whitelist"]["group_param"], "DBInstanceIPArrayName");
+    assert_eq!(modify["whitelist"]["append_mode"], "Append");
     let actions: Vec<&str> = v["actions"]
         .as_array()
         .unwrap()

@@ -6,7 +6,7 @@ mod common;
 
 use common::{FakeCaller, fixture, rds_caller, runtime};
 use dwlink_host::cloud::{BoxFuture, Call, Caller, CloudError};
-use dwlink_host::engine::{DataSource, PluginDataSource, guard::FailedChange};
+use dwlink_host::engine::{DataSource, PluginDataSource};
 use dwlink_host::plugin::{
     ConnectionRequest, InstanceRef, LimitOverrides, Limits, PluginError, PluginFailure,
 };
@@ -362,7 +362,7 @@ async fn wrong_files_are_refused_at_load_with_the_reason() {
             found, supported, ..
         } => {
             assert_eq!(found, "9.0.0");
-            assert_eq!(supported, "0.1.0");
+            assert_eq!(supported, "0.1.0, 0.2.0");
         }
         other => panic!("{other:?}"),
     }
@@ -529,7 +529,9 @@ async fn the_guard_names_a_plugin_that_covers_the_whitelist_and_then_fails() {
         })
     };
 
-    // The Cover fixture: its write replaced group app, then the call failed.
+    // The Cover fixture (contract 0.2): the gate refuses its `ModifyMode=Cover` before it is
+    // sent, so the whitelist is untouched, and the refusal is the error whatever the plugin
+    // made of it. (The guard's own check after a failed change is tested in plugin_source.rs.)
     let caller = lossy();
     let cover = rt.load_file(&fixture("cover-whitelist")).await.unwrap();
     let source = PluginDataSource::new(cover, caller.clone());
@@ -543,22 +545,17 @@ async fn the_guard_names_a_plugin_that_covers_the_whitelist_and_then_fails() {
         .unwrap_err();
     let text = format!("{err:#}");
     assert!(
-        text.starts_with(
-            "plugin cover-whitelist: whitelist-add: plugin cover-whitelist removed entry \
-             192.168.7.15 from whitelist group app, which dwlink did not ask for; restore it on \
-             instance rm-1 and report the plugin (and the call itself failed: "
+        matches!(
+            err.downcast_ref::<PluginError>(),
+            Some(PluginError::OutOfScope { call: "whitelist-add", action, reason, .. })
+                if action == "rds:ModifySecurityIps" && reason.contains("ModifyMode = Cover")
         ),
         "{text}"
     );
-    assert!(
-        text.contains("ServiceUnavailable") && text.contains("LOST-1"),
-        "the plugin's own error is kept: {text}"
-    );
-    assert!(err.downcast_ref::<FailedChange>().is_some(), "{text}");
     assert_eq!(
         caller.groups.lock().unwrap()[1],
-        ("app".to_string(), vec!["172.16.66.0/24".to_string()]),
-        "the fake did apply the Cover"
+        ("app".to_string(), vec!["192.168.7.15".to_string()]),
+        "the Cover write never reached the cloud"
     );
 
     // The well-behaved fixture appends: the same failure is only its own error.

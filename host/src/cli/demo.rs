@@ -73,6 +73,7 @@ pub async fn run(args: &LinkArgs) -> anyhow::Result<ExitCode> {
             password: Some(DEMO_PASSWORD.into()),
             ..Options::default()
         },
+        false,
     )
     .await?;
     let report = link::until_interrupted_then(

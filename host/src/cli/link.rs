@@ -35,6 +35,8 @@ pub struct LinkArgs {
     pub poll_interval: Duration,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub consent: super::consent::ConsentArgs,
 }
 
 /// `250ms`, `2s` or a bare number of milliseconds; between 10 ms and 10 minutes.
@@ -141,6 +143,7 @@ pub(super) async fn engine(
     endpoint: Option<String>,
     credentials: Credentials,
     options: Options,
+    read_only: bool,
 ) -> anyhow::Result<Engine> {
     let cloud = Cloud::new(cloud_config(&spec, endpoint))
         .map_err(|e| BadInput(format!("{}: {e}", spec.file.display())))?;
@@ -166,8 +169,11 @@ pub(super) async fn engine(
     };
     let a: Arc<dyn Caller> = Arc::new(a);
 
+    // The operator's policy is checked before the plugin is compiled.
+    let bytes = args.consent.admit(&args.plugin)?;
     let runtime = PluginRuntime::new()?;
-    let plugin = runtime.load_file(&args.plugin).await.map_err(|e| {
+    let label = args.plugin.display().to_string();
+    let plugin = runtime.load(&label, &bytes).await.map_err(|e| {
         if e.is_load_error() {
             anyhow::Error::new(BadInput(e.to_string()))
         } else {
@@ -188,7 +194,14 @@ pub(super) async fn engine(
         .with_overrides(&overrides)
         .map_err(|e| BadInput(format!("{}: [limits]: {e}", spec.file.display())))?;
     let plugin = plugin.with_limits(limits);
-    let datasource = Arc::new(PluginDataSource::new(plugin, a.clone()));
+    // The read-only commands give the plugin a caller that refuses every write, whatever the
+    // gate would allow.
+    let plugin_caller: Arc<dyn Caller> = if read_only {
+        Arc::new(crate::plugin::gate::ReadOnly(a.clone()))
+    } else {
+        a.clone()
+    };
+    let datasource = Arc::new(PluginDataSource::new(plugin, plugin_caller));
     Ok(
         Engine::new(a, Arc::new(b), datasource, spec, args.state_dir.clone())
             .with_accounting(cloud)
@@ -209,6 +222,7 @@ async fn linked_engine(args: &LinkArgs, command: &str) -> anyhow::Result<Engine>
             poll_interval: args.poll_interval,
             ..Options::default()
         },
+        matches!(command, "plan" | "status" | "diagnose"),
     )
     .await
 }

@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 success (connected), 1 failure, 2 bad input, 3 applied but not connectable.
 
+mod consent;
 mod demo;
 mod link;
 mod plugin;

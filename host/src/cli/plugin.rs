@@ -40,6 +40,8 @@ pub enum PluginCommand {
         output: super::link::Output,
         #[command(flatten)]
         limits: LimitArgs,
+        #[command(flatten)]
+        consent: super::consent::ConsentArgs,
     },
 }
 
@@ -85,8 +87,10 @@ pub async fn run(cmd: PluginCommand) -> anyhow::Result<ExitCode> {
             faults,
             output,
             limits,
+            consent,
         } => {
-            let plugin = load(&file).await?;
+            let bytes = consent.admit(&file)?;
+            let plugin = load_bytes(&file, &bytes).await?;
             let limits = plugin
                 .limits()
                 .with_overrides(&limits.overrides())
@@ -119,8 +123,20 @@ pub async fn run(cmd: PluginCommand) -> anyhow::Result<ExitCode> {
 
 /// Loads a plugin; a file that is not an acceptable plugin is bad input (exit code 2).
 async fn load(file: &Path) -> anyhow::Result<Plugin> {
+    let bytes = std::fs::read(file).map_err(|e| {
+        BadInput(format!(
+            "{}: cannot read the plugin file: {e}",
+            file.display()
+        ))
+    })?;
+    load_bytes(file, &bytes).await
+}
+
+/// Loads a plugin from bytes already read (and admitted); errors as [`load`].
+pub(super) async fn load_bytes(file: &Path, bytes: &[u8]) -> anyhow::Result<Plugin> {
     let runtime = PluginRuntime::new()?;
-    runtime.load_file(file).await.map_err(|e| match e {
+    let label = file.display().to_string();
+    runtime.load(&label, bytes).await.map_err(|e| match e {
         e if e.is_load_error() => BadInput(e.to_string()).into(),
         // The plugin loaded but its `describe` failed or answered nonsense: also the file's fault.
         e @ (PluginError::Malformed { .. }
@@ -131,6 +147,8 @@ async fn load(file: &Path) -> anyhow::Result<Plugin> {
         | PluginError::MemoryLimit { .. }
         | PluginError::Denied { .. }
         | PluginError::UndeclaredAction { .. }
+        | PluginError::OutOfScope { .. }
+        | PluginError::Budget { .. }
         | PluginError::Failure { .. }) => BadInput(format!("{}: {e}", file.display())).into(),
         e => anyhow::Error::new(e),
     })
@@ -144,6 +162,14 @@ fn inspect_json(plugin: &Plugin) -> serde_json::Value {
         "datasource_type": info.datasource_type,
         "product": info.product,
         "actions": info.actions,
+        "capabilities": info.capabilities.iter().map(|c| serde_json::json!({
+            "action": c.declared(),
+            "version": c.version,
+            "access": c.access,
+            "instance_param": c.instance_param,
+            "whitelist": c.whitelist,
+            "description": c.describe(),
+        })).collect::<Vec<_>>(),
         "wit_version": plugin.wit_version(),
         "limits": plugin.limits(),
         "size_bytes": plugin.size_bytes(),
@@ -154,7 +180,7 @@ fn inspect_json(plugin: &Plugin) -> serde_json::Value {
 fn inspect_text(plugin: &Plugin) -> String {
     let info = plugin.info();
     let mut out = format!(
-        "{} {}: {}\n  data source type  {}\n  product           {} (API {})\n  WIT version       {}\n  limits            {}\n  size              {} bytes\n  sha256            {}\n  actions           {}\n",
+        "{} {}: {}\n  data source type  {}\n  product           {} (API {})\n  WIT version       {}\n  limits            {}\n  size              {} bytes\n  sha256            {}\n  may call          {} action(s), each checked by dwlink-host before it is sent:\n",
         info.name,
         info.version,
         info.summary,
@@ -167,8 +193,13 @@ fn inspect_text(plugin: &Plugin) -> String {
         plugin.sha256(),
         info.actions.len(),
     );
-    for action in &info.actions {
-        out.push_str(&format!("    {action}\n"));
+    for c in &info.capabilities {
+        out.push_str(&format!("    - {}\n", c.describe()));
     }
+    out.push_str(
+        "  never             credentials or identity (sts, ram, ims, kms, resourcemanager); \
+         writes to VPC, peering, CEN or DataWorks; another instance or region; \
+         whitelist writes during plan, status or diagnose\n",
+    );
     out
 }

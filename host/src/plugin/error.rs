@@ -24,7 +24,7 @@ pub enum PluginError {
     )]
     WrongWorld { path: String, detail: String },
     #[error(
-        "{path}: built against plugin WIT {found}, which this dwlink-host does not support (it supports {supported}); rebuild the plugin against WIT {supported} or use a dwlink-host that supports {found}"
+        "{path}: built against plugin WIT {found}, which this dwlink-host does not support (it supports {supported}); rebuild the plugin against WIT {} or use a dwlink-host that supports {found}", super::SUPPORTED_WIT_VERSIONS.last().copied().unwrap_or_default()
     )]
     UnsupportedWitVersion {
         path: String,

@@ -10,8 +10,9 @@
 //! whatever the plugin does with the error it was given.
 
 use super::types::{Access, Capability, InstanceRef, WhitelistParams};
-use crate::cloud::Call;
+use crate::cloud::{BoxFuture, Call, Caller, CloudError};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// Identity and credential products: never reachable from a plugin, whatever it declares.
 pub const IDENTITY_PRODUCTS: &[&str] = &["sts", "ram", "ims", "kms", "resourcemanager"];
@@ -28,6 +29,41 @@ pub fn is_read_action(action: &str) -> bool {
     ["Describe", "List", "Get"]
         .iter()
         .any(|p| action.strip_prefix(p).is_some_and(|rest| !rest.is_empty()))
+}
+
+/// The error code of a write refused by [`ReadOnly`].
+pub const READ_ONLY_CODE: &str = "dwlink.ReadOnly";
+
+/// The plugin's caller for the read-only commands (`plan`, `status`, `diagnose`): whatever the
+/// scope says, nothing that is not a read leaves the host.
+pub struct ReadOnly(pub Arc<dyn Caller>);
+
+impl Caller for ReadOnly {
+    fn call(&self, call: Call) -> BoxFuture<'_, Result<serde_json::Value, CloudError>> {
+        if is_read_action(&call.action) {
+            return self.0.call(call);
+        }
+        let error = CloudError {
+            http_status: 0,
+            code: READ_ONLY_CODE.into(),
+            message: format!(
+                "{}:{} is not a read, and this command only reads; dwlink-host did not send it",
+                call.product.to_ascii_lowercase(),
+                call.action
+            ),
+            request_id: String::new(),
+            recommend: String::new(),
+            account: self.0.account().to_string(),
+            region: call.region.clone(),
+            product: call.product.clone(),
+            action: call.action.clone(),
+        };
+        Box::pin(async move { Err(error) })
+    }
+
+    fn account(&self) -> &str {
+        self.0.account()
+    }
 }
 
 /// Which whitelist change the host asked for.
@@ -559,4 +595,260 @@ fn known(product: &str, action: &str) -> Option<Capability> {
             fixed_params: Vec::new(),
         }),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dwlink_acs::Params;
+
+    const ID: &str = "rm-bp1simmysqlsource001";
+    const REGION: &str = "cn-hangzhou";
+    const CIDR: &str = "172.16.66.0/24";
+
+    fn rds_caps() -> Vec<Capability> {
+        capabilities_for_v0_1(&[
+            "rds:DescribeDBInstanceAttribute".into(),
+            "rds:ModifySecurityIps".into(),
+            "vpc:DescribeVSwitchAttributes".into(),
+        ])
+    }
+
+    fn instance() -> InstanceRef {
+        InstanceRef {
+            id: ID.into(),
+            region: REGION.into(),
+        }
+    }
+
+    fn call(product: &str, version: &str, action: &str, params: &[(&str, &str)]) -> Call {
+        Call::new(product, version, action, REGION).params(Params(
+            params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ))
+    }
+
+    fn modify(id: &str, group: &str, mode: &str, ips: &str) -> Call {
+        call(
+            "Rds",
+            "2014-08-15",
+            "ModifySecurityIps",
+            &[
+                ("DBInstanceId", id),
+                ("DBInstanceIPArrayName", group),
+                ("ModifyMode", mode),
+                ("SecurityIps", ips),
+            ],
+        )
+    }
+
+    fn add_scope() -> Scope {
+        Scope::write(&instance(), "dataworks", &[CIDR.into()], Mode::Append)
+    }
+
+    fn reason(r: Result<(), Refusal>) -> String {
+        match r {
+            Err(Refusal::OutOfScope { reason, .. }) => reason,
+            other => panic!("expected out of scope, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_asked_for_append_passes_and_every_deviation_is_refused() {
+        let gate = Gate::new(&rds_caps());
+        let scope = add_scope();
+        assert_eq!(
+            gate.check(&scope, &modify(ID, "dataworks", "Append", CIDR)),
+            Ok(())
+        );
+        // Host bits or a bare address of the same block are the same entry.
+        assert_eq!(
+            gate.check(
+                &scope,
+                &modify(ID, "dataworks", "Append", " 172.16.66.0/24 ")
+            ),
+            Ok(())
+        );
+        let cases = [
+            (
+                modify("rm-other", "dataworks", "Append", CIDR),
+                "not the link's instance",
+            ),
+            (
+                modify(ID, "default", "Append", CIDR),
+                "not dwlink's whitelist group",
+            ),
+            (modify(ID, "dataworks", "Cover", CIDR), "ModifyMode = Cover"),
+            (
+                modify(ID, "dataworks", "Delete", CIDR),
+                "ModifyMode = Delete",
+            ),
+            (
+                modify(ID, "dataworks", "Append", "0.0.0.0/0"),
+                "entry 0.0.0.0/0",
+            ),
+            (
+                modify(ID, "dataworks", "Append", "172.16.66.0/24,10.0.0.0/8"),
+                "entry 10.0.0.0/8",
+            ),
+            (modify(ID, "dataworks", "Append", ""), "names no entry"),
+        ];
+        for (c, want) in cases {
+            let why = reason(gate.check(&scope, &c));
+            assert!(why.contains(want), "{why} should say {want}");
+        }
+        let mut extra = modify(ID, "dataworks", "Append", CIDR);
+        extra
+            .params
+            .0
+            .push(("DBInstanceIPArrayAttribute".into(), "hidden".into()));
+        assert!(reason(gate.check(&scope, &extra)).contains("not declared for this write"));
+        let mut twice = modify(ID, "dataworks", "Append", CIDR);
+        twice
+            .params
+            .0
+            .push(("DBInstanceId".into(), "rm-other".into()));
+        assert!(reason(gate.check(&scope, &twice)).contains("given twice"));
+    }
+
+    #[test]
+    fn writes_need_a_write_scope_and_the_right_region() {
+        let gate = Gate::new(&rds_caps());
+        let read_only = Scope::read(&instance());
+        let why = reason(gate.check(&read_only, &modify(ID, "dataworks", "Append", CIDR)));
+        assert!(why.contains("may only read"), "{why}");
+        let mut elsewhere = modify(ID, "dataworks", "Append", CIDR);
+        elsewhere.region = "cn-beijing".into();
+        assert!(reason(gate.check(&add_scope(), &elsewhere)).contains("region cn-beijing"));
+        let mut region_param = modify(ID, "dataworks", "Append", CIDR);
+        region_param
+            .params
+            .0
+            .push(("RegionId".into(), "cn-beijing".into()));
+        assert!(reason(gate.check(&add_scope(), &region_param)).contains("RegionId"));
+        let remove = Scope::write(&instance(), "dataworks", &[CIDR.into()], Mode::Delete);
+        assert_eq!(
+            gate.check(&remove, &modify(ID, "dataworks", "Delete", CIDR)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn reads_are_scoped_to_the_instance_and_undeclared_or_identity_calls_refused() {
+        let gate = Gate::new(&rds_caps());
+        let scope = Scope::read(&instance());
+        let attr = |id: &str| {
+            call(
+                "Rds",
+                "2014-08-15",
+                "DescribeDBInstanceAttribute",
+                &[("DBInstanceId", id)],
+            )
+        };
+        assert_eq!(gate.check(&scope, &attr(ID)), Ok(()));
+        assert!(reason(gate.check(&scope, &attr("rm-other"))).contains("rm-other"));
+        assert!(
+            reason(gate.check(
+                &scope,
+                &call("Rds", "2014-08-15", "DescribeDBInstanceAttribute", &[])
+            ))
+            .contains("missing")
+        );
+        let vsw = call(
+            "Vpc",
+            "2016-04-28",
+            "DescribeVSwitchAttributes",
+            &[("VSwitchId", "vsw-1")],
+        );
+        assert_eq!(gate.check(&scope, &vsw), Ok(()));
+        let delete = call(
+            "Rds",
+            "2014-08-15",
+            "DeleteDBInstance",
+            &[("DBInstanceId", ID)],
+        );
+        assert_eq!(
+            gate.check(&scope, &delete),
+            Err(Refusal::Undeclared {
+                action: "rds:DeleteDBInstance".into()
+            })
+        );
+        // Declaring them changes nothing: a 0.1 plugin gets no unknown write, nobody gets STS.
+        let gate = Gate::new(&capabilities_for_v0_1(&[
+            "rds:DeleteDBInstance".into(),
+            "vpc:DeleteVpc".into(),
+            "sts:AssumeRole".into(),
+        ]));
+        assert!(reason(gate.check(&add_scope(), &delete)).contains("not a read"));
+        let assume = call("Sts", "2015-04-01", "AssumeRole", &[]);
+        assert!(reason(gate.check(&add_scope(), &assume)).contains("identity"));
+    }
+
+    #[test]
+    fn answers_lose_their_credential_fields_but_keep_pagination() {
+        let mut body = serde_json::json!({
+            "Credentials": {"AccessKeyId": "LTAI", "AccessKeySecret": "s", "SecurityToken": "t"},
+            "Items": [{"Password": "p", "DBInstanceId": "rm-1", "StsToken": "x"}],
+            "NextToken": "page-2",
+            "RequestId": "r",
+        });
+        assert_eq!(scrub(&mut body), 3);
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "Items": [{"DBInstanceId": "rm-1"}],
+                "NextToken": "page-2",
+                "RequestId": "r",
+            })
+        );
+    }
+
+    #[test]
+    fn malformed_declarations_name_the_field() {
+        let rds = |action: &str, access| Capability {
+            product: "Rds".into(),
+            version: "2014-08-15".into(),
+            action: action.into(),
+            access,
+            instance_param: Some("DBInstanceId".into()),
+            whitelist: None,
+        };
+        assert!(validate(&rds_caps()).is_ok());
+        let err = validate(&[rds("DeleteDBInstance", Access::Read)]).unwrap_err();
+        assert!(
+            err.starts_with("capabilities[0] (Rds:DeleteDBInstance)"),
+            "{err}"
+        );
+        assert!(err.contains("does not start with Describe"), "{err}");
+        let err = validate(&[rds("ModifySecurityIps", Access::WhitelistWrite)]).unwrap_err();
+        assert!(err.contains("whitelist params"), "{err}");
+        let mut cover = rds_caps()[1].clone();
+        cover.whitelist.as_mut().unwrap().append_mode = "Cover".into();
+        assert!(
+            validate(&[cover])
+                .unwrap_err()
+                .contains("replaces the group")
+        );
+        let mut vpc = rds_caps()[1].clone();
+        vpc.product = "Vpc".into();
+        assert!(
+            validate(&[vpc])
+                .unwrap_err()
+                .contains("belong to dwlink-host alone")
+        );
+        let mut sts = rds("GetCallerIdentity", Access::Read);
+        sts.product = "Sts".into();
+        assert!(validate(&[sts]).unwrap_err().contains("identity"));
+        let mut version = rds("DescribeDBInstanceAttribute", Access::Read);
+        version.version = "latest".into();
+        assert!(validate(&[version]).unwrap_err().contains("API version"));
+        let twice = rds("DescribeDBInstanceAttribute", Access::Read);
+        assert!(
+            validate(&[twice.clone(), twice])
+                .unwrap_err()
+                .contains("declared twice")
+        );
+    }
 }

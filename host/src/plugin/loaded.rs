@@ -217,6 +217,43 @@ impl Plugin {
         self.finish(call, &mut store, result)
     }
 
+    /// The host's own wait after a whitelist change (since contract 0.2 plugins do not wait):
+    /// `discover` every `poll`, with the host's clock, until the plugin reports the instance
+    /// running, at most `max_polls` times. Answers the last location.
+    pub async fn wait_until_running(
+        &self,
+        caller: Arc<dyn Caller>,
+        instance: &InstanceRef,
+        poll: std::time::Duration,
+        max_polls: u32,
+    ) -> Result<Location, PluginError> {
+        let started = std::time::Instant::now();
+        let mut polls = 0;
+        loop {
+            let location = self.discover(caller.clone(), instance).await?;
+            polls += 1;
+            if location.running || polls >= max_polls.max(1) {
+                if location.running {
+                    return Ok(location);
+                }
+                return Err(PluginError::Failure {
+                    plugin: self.name().into(),
+                    call: "discover",
+                    failure: super::PluginFailure::InvalidState(format!(
+                        "instance {} in {} was still {:?}, not running, {} s after the whitelist \
+                         change ({polls} checks); the change was accepted: run again once it is \
+                         running (it is not repeated)",
+                        instance.id,
+                        instance.region,
+                        location.status,
+                        started.elapsed().as_secs()
+                    )),
+                });
+            }
+            tokio::time::sleep(poll).await;
+        }
+    }
+
     /// The DataWorks connection properties: a JSON object without any `password` key. Reads
     /// only.
     pub async fn connection_properties(

@@ -148,6 +148,14 @@ impl HostState {
         let started = Instant::now();
         let result = caller.call(call.clone()).await;
         self.host_time += started.elapsed();
+        if let Err(e) = &result
+            && e.code == gate::READ_ONLY_CODE
+        {
+            self.refused.get_or_insert(Refusal::OutOfScope {
+                action: format!("{}:{}", call.product.to_ascii_lowercase(), call.action),
+                reason: "the command only reads".into(),
+            });
+        }
         let mut body = result?;
         let removed = gate::scrub(&mut body);
         if removed > 0 {

@@ -29,26 +29,73 @@ use std::time::{Duration, Instant};
 #[error("{0}")]
 pub struct InputError(pub String);
 
-/// The whitelist group the test writes to: the link file's default, so the plugin is tested
-/// the way `run` uses it.
+/// The whitelist group `run` writes to by default; the test uses a fresh name per run (see
+/// [`Names`]) so a plugin cannot recognise it.
 pub const GROUP: &str = "dataworks";
+/// How many times the host re-reads the instance after a change before giving up.
+const WAIT_POLLS: u32 = 500;
 
-/// Entries the test adds: the first two the instance's whitelist does not hold yet.
-const CANDIDATES: &[&str] = &[
-    "172.16.66.0/24",
-    "172.16.67.0/24",
-    "10.250.1.0/24",
-    "10.250.2.0/24",
-    "10.250.3.0/24",
-    "10.250.4.0/24",
-];
+/// What one test run writes and asks for, fresh each run so a plugin cannot recognise a
+/// test: the whitelist group, the entries it adds (the first two the instance does not hold
+/// yet), the database and user names, and the suffix of the renamed instance.
+struct Names {
+    group: String,
+    candidates: Vec<String>,
+    database: String,
+    username: String,
+    instance_suffix: String,
+}
+
+impl Names {
+    fn fresh() -> Names {
+        use rand::Rng;
+        let mut rng = rand::rng();
+        let mut word = |n: usize| -> String {
+            (0..n)
+                .map(|_| {
+                    let c = rng.random_range(0..36u8);
+                    (if c < 10 { b'0' + c } else { b'a' + c - 10 }) as char
+                })
+                .collect()
+        };
+        let group = format!("dw{}", word(6));
+        let database = format!("db_{}", word(8));
+        let username = format!("u{}", word(8));
+        let instance_suffix = format!("bp1{}", word(17));
+        let mut candidates = Vec::new();
+        let mut rng = rand::rng();
+        while candidates.len() < 6 {
+            let c = if candidates.len() % 2 == 0 {
+                format!(
+                    "172.{}.{}.0/24",
+                    rng.random_range(17..31u8),
+                    rng.random_range(0..=255u8)
+                )
+            } else {
+                format!(
+                    "10.{}.{}.0/24",
+                    rng.random_range(200..=254u8),
+                    rng.random_range(0..=255u8)
+                )
+            };
+            if !candidates.contains(&c) {
+                candidates.push(c);
+            }
+        }
+        Names {
+            group,
+            candidates,
+            database,
+            username,
+            instance_suffix,
+        }
+    }
+}
 
 /// The default faults of the throttling check's simulator.
 pub const DEFAULT_FAULTS: &str = "throttle=0.3,seed=7";
 
-/// Connection fields the test asks for (and expects back unchanged).
-const DATABASE: &str = "dwlink_testkit";
-const USERNAME: &str = "dwlink_testkit";
+/// The DataWorks environment the test asks for (and expects back unchanged).
 const ENV_TYPE: &str = "Prod";
 
 /// How to run the test.
@@ -110,12 +157,15 @@ pub async fn run(plugin: &Plugin, file: &Path, options: &Options) -> anyhow::Res
     let (scenario, source) = load_scenario(options.scenario.as_deref())?;
     let info = plugin.info();
     let target = Target::select(&scenario, &source, info, options.instance.as_deref())?;
+    let names = Names::fresh();
+    let (scenario, target) = target.disguise(&scenario, &names.instance_suffix);
 
     let calls = Arc::new(Mutex::new(CallLog::default()));
     let mut run = Run {
         plugin,
         target: &target,
         undeclared: Vec::new(),
+        names,
     };
     let mut checks = Checks::new();
 
@@ -321,11 +371,17 @@ struct Run<'a> {
     target: &'a Target,
     /// Undeclared actions the runtime refused, as its messages.
     undeclared: Vec<String>,
+    names: Names,
 }
 
 impl Run<'_> {
     fn noted(&mut self, e: PluginError) -> String {
-        if matches!(e, PluginError::UndeclaredAction { .. }) {
+        if matches!(
+            e,
+            PluginError::UndeclaredAction { .. }
+                | PluginError::OutOfScope { .. }
+                | PluginError::Budget { .. }
+        ) {
             self.undeclared.push(e.to_string());
         }
         e.to_string()
@@ -354,6 +410,7 @@ impl Run<'_> {
     /// add it).
     async fn change(&mut self, env: &Env, op: Op, entry: &str) -> Result<u64, String> {
         let instance = self.target.instance();
+        let group = self.names.group.clone();
         let cidrs = vec![entry.to_string()];
         let before = self
             .list(env)
@@ -364,22 +421,22 @@ impl Run<'_> {
         let result = match op {
             Op::Add => {
                 self.plugin
-                    .whitelist_add(caller, &instance, GROUP, &cidrs)
+                    .whitelist_add(caller, &instance, &group, &cidrs)
                     .await
             }
             Op::Remove => {
                 self.plugin
-                    .whitelist_remove(caller, &instance, GROUP, &cidrs)
+                    .whitelist_remove(caller, &instance, &group, &cidrs)
                     .await
             }
         };
         let change = match op {
             Op::Add => Change::Add {
-                group: GROUP,
+                group: &group,
                 entries: &cidrs,
             },
             Op::Remove => Change::Remove {
-                group: GROUP,
+                group: &group,
                 entries: &cidrs,
             },
         };
@@ -402,6 +459,18 @@ impl Run<'_> {
                 }
             };
         }
+        // The host waits for the instance to settle, as `run` does; the plugin does not.
+        if self.plugin.wit_version() != "0.1.0" {
+            self.plugin
+                .wait_until_running(
+                    env.caller.clone(),
+                    &instance,
+                    Duration::from_millis(20),
+                    WAIT_POLLS,
+                )
+                .await
+                .map_err(|e| self.noted(e))?;
+        }
         let writes = env.writes() - writes;
         let after = self
             .list(env)
@@ -414,9 +483,10 @@ impl Run<'_> {
 
     /// [`Run::change`] with the step named in the error, e.g. `adding X to group dataworks`.
     async fn step(&mut self, env: &Env, op: Op, entry: &str, context: &str) -> Result<u64, String> {
+        let group = self.names.group.clone();
         self.change(env, op, entry).await.map_err(|e| {
             let to = if op == Op::Add { "to" } else { "from" };
-            format!("{} {entry} {to} group {GROUP}{context}: {e}", op.verb())
+            format!("{} {entry} {to} group {group}{context}: {e}", op.verb())
         })
     }
 
@@ -499,6 +569,8 @@ impl Run<'_> {
 
     /// Checks 2, 3 and 4: add twice, add a second entry, remove both (the first twice).
     async fn whitelist(&mut self, env: &Env, checks: &mut Checks) {
+        let group = self.names.group.clone();
+        let candidates = self.names.candidates.clone();
         let name = self.plugin.name().to_string();
         let initial_world = self.world(env);
         let initial = match self.list(env).await {
@@ -514,14 +586,14 @@ impl Run<'_> {
                 return;
             }
         };
-        let mut free = CANDIDATES
+        let mut free = candidates
             .iter()
-            .copied()
+            .map(String::as_str)
             .filter(|c| !holds_anywhere(&initial, c) && !holds_anywhere(&initial_world, c));
         let (Some(x), Some(y)) = (free.next(), free.next()) else {
             checks.get(CheckId::AddIdempotent).skip(format!(
                 "not run: the instance's whitelist already holds every test entry ({})",
-                CANDIDATES.join(", ")
+                candidates.join(", ")
             ));
             return;
         };
@@ -541,7 +613,7 @@ impl Run<'_> {
                 .get(CheckId::SecondRunWritesNothing)
                 .note(format!("second add of {x}: 0 write calls")),
             (Ok(_), Ok(n)) => checks.get(CheckId::SecondRunWritesNothing).fail(format!(
-                "adding {x} again, already present in group {GROUP}, made {n} write call(s); \
+                "adding {x} again, already present in group {group}, made {n} write call(s); \
                  plugin {name} must read the group first and write only what is missing"
             )),
             _ => checks
@@ -550,11 +622,11 @@ impl Run<'_> {
         }
         match self.list(env).await {
             Ok(groups) => {
-                let n = count_in(&groups, GROUP, x);
+                let n = count_in(&groups, &group, x);
                 if n != 1 {
                     checks.get(CheckId::AddIdempotent).fail(format!(
                         "after adding {x} twice, whitelist-list of plugin {name} shows it {n} \
-                         time(s) in group {GROUP}; expected exactly once"
+                         time(s) in group {group}; expected exactly once"
                     ));
                 }
             }
@@ -563,23 +635,23 @@ impl Run<'_> {
                 .fail(format!("whitelist-list: {e}")),
         }
         let world = self.world(env);
-        let n = count_in(&world, GROUP, x);
+        let n = count_in(&world, &group, x);
         if n != 1 {
             checks.get(CheckId::AddIdempotent).fail(format!(
-                "after adding {x} twice, the simulator holds it {n} time(s) in group {GROUP} of \
+                "after adding {x} twice, the simulator holds it {n} time(s) in group {group} of \
                  {} {}; expected exactly once",
                 self.target.noun(),
                 self.target.db.id
             ));
         } else if checks.get(CheckId::AddIdempotent).status == Status::Pass {
             checks.get(CheckId::AddIdempotent).note(format!(
-                "{x} is in group {GROUP} exactly once (whitelist-list and simulator)"
+                "{x} is in group {group} exactly once (whitelist-list and simulator)"
             ));
         }
-        if let Some(diff) = others_changed(&initial_world, &world) {
+        if let Some(diff) = others_changed(&group, &initial_world, &world) {
             checks
                 .get(CheckId::RemoveKeepsOthers)
-                .fail(format!("after adding {x} to group {GROUP}: {diff}"));
+                .fail(format!("after adding {x} to group {group}: {diff}"));
         }
 
         // Check 3: a second entry next to the first, then remove them one by one.
@@ -599,7 +671,7 @@ impl Run<'_> {
                 .get(CheckId::SecondRunWritesNothing)
                 .note(format!("second remove of {x}: 0 write calls")),
             (Ok(_), Ok(n)) => checks.get(CheckId::SecondRunWritesNothing).fail(format!(
-                "removing {x} again, no longer in group {GROUP}, made {n} write call(s); plugin \
+                "removing {x} again, no longer in group {group}, made {n} write call(s); plugin \
                  {name} must remove only entries that are present"
             )),
             (Err(_), Ok(_)) => {}
@@ -687,10 +759,12 @@ impl Run<'_> {
 
     /// Check 6: add (twice) and remove converge while the simulator throttles calls.
     async fn throttling(&mut self, env: &Env, faults: &str, check: &mut Check) {
+        let group = self.names.group.clone();
+        let candidates = self.names.candidates.clone();
         let initial = self.world(env);
-        let Some(x) = CANDIDATES
+        let Some(x) = candidates
             .iter()
-            .copied()
+            .map(String::as_str)
             .find(|c| !holds_anywhere(&initial, c))
         else {
             check.skip("not run: the instance's whitelist already holds every test entry");
@@ -703,14 +777,14 @@ impl Run<'_> {
             }
         }
         let world = self.world(env);
-        let n = count_in(&world, GROUP, x);
+        let n = count_in(&world, &group, x);
         if n != 1 {
             check.fail(format!(
                 "under {faults}, after adding {x} twice the simulator holds it {n} time(s) in \
-                 group {GROUP}; expected exactly once"
+                 group {group}; expected exactly once"
             ));
         }
-        if let Some(diff) = others_changed(&initial, &world) {
+        if let Some(diff) = others_changed(&group, &initial, &world) {
             check.fail(format!("under {faults}, after adding {x}: {diff}"));
         }
         if let Err(e) = self
@@ -760,8 +834,8 @@ impl Run<'_> {
             location,
             owner_uid: t.account.uid.clone(),
             role_name: t.role_name.clone(),
-            database: DATABASE.into(),
-            username: USERNAME.into(),
+            database: self.names.database.clone(),
+            username: self.names.username.clone(),
             env_type: ENV_TYPE.into(),
         };
         // The runtime already refuses text that is not a JSON object or that holds a password.
@@ -780,8 +854,8 @@ impl Run<'_> {
         let want = [
             ("envType", ENV_TYPE),
             ("regionId", t.db.region.as_str()),
-            ("database", DATABASE),
-            ("username", USERNAME),
+            ("database", self.names.database.as_str()),
+            ("username", self.names.username.as_str()),
             ("crossAccountOwnerId", t.account.uid.as_str()),
             ("crossAccountRoleName", t.role_name.as_str()),
         ];
@@ -870,10 +944,14 @@ fn count_in(groups: &[WhitelistGroup], group: &str, entry: &str) -> usize {
         .count()
 }
 
-/// Whether any group other than [`GROUP`] differs (names, attributes, entries, order).
-fn others_changed(before: &[WhitelistGroup], after: &[WhitelistGroup]) -> Option<String> {
+/// Whether any group other than `group` differs (names, attributes, entries, order).
+fn others_changed(
+    group: &str,
+    before: &[WhitelistGroup],
+    after: &[WhitelistGroup],
+) -> Option<String> {
     let others = |groups: &[WhitelistGroup]| -> Vec<WhitelistGroup> {
-        groups.iter().filter(|g| g.name != GROUP).cloned().collect()
+        groups.iter().filter(|g| g.name != group).cloned().collect()
     };
     let (b, a) = (others(before), others(after));
     (b != a).then(|| {
@@ -931,12 +1009,12 @@ mod tests {
             ("app", &["192.168.7.15"]),
             ("dataworks", &["172.16.66.0/24"]),
         ]);
-        assert_eq!(others_changed(&before, &after), None);
+        assert_eq!(others_changed(GROUP, &before, &after), None);
         let dropped = groups(&[
             ("default", &["10.20.0.0/16"]),
             ("dataworks", &["172.16.66.0/24"]),
         ]);
-        let diff = others_changed(&before, &dropped).unwrap();
+        let diff = others_changed(GROUP, &before, &dropped).unwrap();
         assert!(diff.contains("app=[192.168.7.15]"), "{diff}");
     }
 

@@ -47,7 +47,7 @@ impl CheckId {
             CheckId::AddIdempotent => "whitelist add is idempotent",
             CheckId::RemoveKeepsOthers => "whitelist remove leaves every other entry",
             CheckId::SecondRunWritesNothing => "a second add or remove writes nothing",
-            CheckId::CallsDeclared => "every call made was declared",
+            CheckId::CallsDeclared => "every call was declared and in scope",
             CheckId::Throttling => "add and remove converge under throttling",
             CheckId::ConnectionProperties => "connection properties are DataWorks JSON",
         }

@@ -42,6 +42,14 @@ impl Product {
         }
     }
 
+    fn specs_mut(self, scenario: &mut Scenario) -> &mut Vec<DbSpec> {
+        match self {
+            Product::Rds => &mut scenario.rds_instances,
+            Product::PolarDb => &mut scenario.polardb_clusters,
+            Product::MongoDb => &mut scenario.mongodb_instances,
+        }
+    }
+
     fn specs(self, scenario: &Scenario) -> &[DbSpec] {
         match self {
             Product::Rds => &scenario.rds_instances,
@@ -163,6 +171,31 @@ impl Target {
             vswitch_cidr,
             role_name,
         })
+    }
+
+    /// The scenario and target with the instance under test renamed to a fresh id of the same
+    /// prefix (`rm-`, `pc-`, `dds-`), its endpoint names along: a plugin cannot recognise a
+    /// test run by its instance and behave only then.
+    pub fn disguise(&self, scenario: &Scenario, suffix: &str) -> (Scenario, Target) {
+        let old = self.db.id.clone();
+        let prefix = old.split_once('-').map_or("", |(p, _)| p);
+        let new = if prefix.is_empty() {
+            format!("t{suffix}")
+        } else {
+            format!("{prefix}-{suffix}")
+        };
+        let mut scenario = scenario.clone();
+        let mut target = self.clone();
+        for db in self.product.specs_mut(&mut scenario) {
+            if db.id == old {
+                db.id = new.clone();
+                for e in &mut db.endpoints {
+                    e.connection_string = e.connection_string.replace(&old, &new);
+                }
+                target.db = db.clone();
+            }
+        }
+        (scenario, target)
     }
 
     pub fn instance(&self) -> InstanceRef {
