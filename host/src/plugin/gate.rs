@@ -24,6 +24,23 @@ pub const MAX_CALLS: u32 = 100;
 /// Bytes of cloud answers one plugin call may receive.
 pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
 
+/// Whether `product:action` may be declared as a whitelist write. The gate checks a write's
+/// parameters, not what the action does, so the action itself must be one that changes an IP
+/// whitelist: the known one for the products the host knows, else a `Modify*` action whose
+/// name says whitelist or security IPs (never `Delete*`, `Release*`, `Create*`, ...).
+pub fn is_whitelist_action(product: &str, action: &str) -> bool {
+    match product.to_ascii_lowercase().as_str() {
+        "rds" | "dds" => action == "ModifySecurityIps",
+        "polardb" => action == "ModifyDBClusterAccessWhitelist",
+        _ => {
+            action.starts_with("Modify")
+                && ["SecurityIp", "Whitelist", "WhiteList", "IPArray"]
+                    .iter()
+                    .any(|w| action.contains(w))
+        }
+    }
+}
+
 /// Whether `action` only reads, by the OpenAPI naming convention.
 pub fn is_read_action(action: &str) -> bool {
     ["Describe", "List", "Get"]
@@ -236,6 +253,10 @@ impl Gate {
                 "it is not a read and the host does not know its parameters (a 0.1 plugin gets reads only, and whitelist writes of the products the host knows)".into(),
             )),
             Access::WhitelistWrite => {
+                // Validation refuses such a declaration; the gate does not rely on it.
+                if !is_whitelist_action(&cap.product, &cap.action) {
+                    return Err(out("it is not an action that changes an IP whitelist".into()));
+                }
                 let Some(w) = &cap.whitelist else {
                     return Err(out("the capability names no whitelist parameters".into()));
                 };
@@ -450,6 +471,18 @@ pub fn validate(capabilities: &[Capability]) -> Result<(), String> {
                 }
             }
             Access::WhitelistWrite => {
+                if !is_whitelist_action(&c.product, &c.action) {
+                    return Err(format!(
+                        "{at}: access is whitelist-write, but {} is not an action that changes an IP whitelist (for {} the host accepts {})",
+                        c.action,
+                        c.product,
+                        match product.as_str() {
+                            "rds" | "dds" => "ModifySecurityIps",
+                            "polardb" => "ModifyDBClusterAccessWhitelist",
+                            _ => "a Modify* action naming the whitelist or security IPs",
+                        }
+                    ));
+                }
                 if HOST_PRODUCTS.contains(&product.as_str()) {
                     return Err(format!(
                         "{at}: writes to {} belong to dwlink-host alone",
@@ -833,11 +866,33 @@ mod tests {
         );
         let mut vpc = rds_caps()[1].clone();
         vpc.product = "Vpc".into();
+        vpc.action = "ModifyVpcWhitelist".into();
         assert!(
             validate(&[vpc])
                 .unwrap_err()
                 .contains("belong to dwlink-host alone")
         );
+        // A destructive action dressed up as a whitelist write, with its own "parameters".
+        let mut delete = rds_caps()[1].clone();
+        delete.action = "DeleteDBInstance".into();
+        let err = validate(&[delete.clone()]).unwrap_err();
+        assert!(
+            err.contains("not an action that changes an IP whitelist"),
+            "{err}"
+        );
+        let gate = Gate::new(&[delete]);
+        let call = call(
+            "Rds",
+            "2014-08-15",
+            "DeleteDBInstance",
+            &[
+                ("DBInstanceId", ID),
+                ("DBInstanceIPArrayName", "dataworks"),
+                ("ModifyMode", "Append"),
+                ("SecurityIps", CIDR),
+            ],
+        );
+        assert!(reason(gate.check(&add_scope(), &call)).contains("not an action that changes"));
         let mut sts = rds("GetCallerIdentity", Access::Read);
         sts.product = "Sts".into();
         assert!(validate(&[sts]).unwrap_err().contains("identity"));

@@ -885,6 +885,7 @@ impl FakePlugin {
                 api_version: "2014-08-15".into(),
                 actions: vec![],
                 summary: String::new(),
+                capabilities: vec![],
             },
             state,
         }
