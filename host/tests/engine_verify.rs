@@ -460,6 +460,16 @@ async fn a_plugin_that_opens_the_whitelist_and_hides_it_is_caught_remembered_and
         second.to_text()
     );
     let engine = lab.engine(link(|t| t), Lies::default()).await;
+    let plan = engine.plan_report().await;
+    assert_eq!(plan.exit_code(), 1, "{}", plan.to_text());
+    assert!(
+        plan.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("0.0.0.0/0"),
+        "{}",
+        plan.to_text()
+    );
     let status = engine.status_report().await;
     assert_eq!(status.status, Status::NotConnected, "{}", status.to_text());
     assert_ne!(status.exit_code(), 0);

@@ -66,14 +66,18 @@ impl Engine {
     pub async fn plan_report(&self) -> Report {
         let mut report = Report::new(self.link_id());
         match self.plan().await {
-            Ok((_, plan)) => {
+            Ok((facts, plan)) => {
                 fill_plan(&mut report, &plan);
                 report.steps = plan
                     .actions
                     .iter()
                     .map(|a| step_report(a, "planned", vec![], None))
                     .collect();
-                if plan.problems.is_empty() {
+                let unresolved = self.persisting_findings(&facts);
+                if !unresolved.is_empty() {
+                    // `run` would refuse: say why now.
+                    report.error = Some(whitelist::findings_text(&unresolved));
+                } else if plan.problems.is_empty() {
                     report.status = Status::Planned;
                 } else {
                     report.error = Some(problems_text(&plan));
@@ -83,6 +87,15 @@ impl Engine {
         }
         report.calls = self.calls();
         report
+    }
+
+    /// The unexpected whitelist changes the journal records that the observed whitelist (the
+    /// host's own read) still shows; read without the journal's lock.
+    fn persisting_findings(&self, facts: &Facts) -> Vec<super::journal::Finding> {
+        Journal::peek_findings(&self.journal_dir, &self.link_id())
+            .into_iter()
+            .filter(|f| f.persists(&facts.whitelist))
+            .collect()
     }
 
     /// What exists and what is missing, without changing anything: the steps dwlink's journal
@@ -102,10 +115,7 @@ impl Engine {
         };
         fill_plan(&mut report, &plan);
         // Unexpected whitelist changes recorded earlier, still there per the host's own read.
-        let unresolved: Vec<_> = Journal::peek_findings(&self.journal_dir, &self.link_id())
-            .into_iter()
-            .filter(|f| f.persists(&facts.whitelist))
-            .collect();
+        let unresolved = self.persisting_findings(&facts);
         let planned = |step: &str| plan.actions.iter().any(|a| a.step == step);
         for e in Journal::peek_entries(&self.journal_dir, &self.link_id()) {
             let state = match e.state {

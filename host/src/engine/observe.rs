@@ -86,7 +86,11 @@ impl Engine {
                 location.vswitch_id, spec.source.instance_id
             )));
         };
-        let whitelist = if spec.whitelist.enabled {
+        // Read when dwlink manages it, or when an earlier command recorded what a plugin did to
+        // it unasked (re-checked on every command).
+        let recorded =
+            !super::Journal::peek_findings(&self.journal_dir, &self.link_id()).is_empty();
+        let whitelist = if spec.whitelist.enabled || recorded {
             self.read_whitelist().await?
         } else {
             Vec::new()
