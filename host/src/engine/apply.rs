@@ -7,7 +7,7 @@ use super::facts::Facts;
 use super::journal::{Entry, EntryState, Journal};
 use super::plan::{self, Action, CallSpec, Op, Plan, Wait};
 use super::report::{Report, Status, StepReport};
-use super::{Engine, EngineError, Side, preflight};
+use super::{Engine, EngineError, Side, preflight, verify, whitelist};
 use crate::cloud::{Caller, CloudError};
 use crate::network::{cen, dataworks, json, peer, vpc};
 use crate::plugin::ConnectionRequest;
@@ -66,14 +66,18 @@ impl Engine {
     pub async fn plan_report(&self) -> Report {
         let mut report = Report::new(self.link_id());
         match self.plan().await {
-            Ok((_, plan)) => {
+            Ok((facts, plan)) => {
                 fill_plan(&mut report, &plan);
                 report.steps = plan
                     .actions
                     .iter()
                     .map(|a| step_report(a, "planned", vec![], None))
                     .collect();
-                if plan.problems.is_empty() {
+                let unresolved = self.persisting_findings(&facts);
+                if !unresolved.is_empty() {
+                    // `run` would refuse: say why now.
+                    report.error = Some(whitelist::findings_text(&unresolved));
+                } else if plan.problems.is_empty() {
                     report.status = Status::Planned;
                 } else {
                     report.error = Some(problems_text(&plan));
@@ -83,6 +87,15 @@ impl Engine {
         }
         report.calls = self.calls();
         report
+    }
+
+    /// The unexpected whitelist changes the journal records that the observed whitelist (the
+    /// host's own read) still shows; read without the journal's lock.
+    fn persisting_findings(&self, facts: &Facts) -> Vec<super::journal::Finding> {
+        Journal::peek_findings(&self.journal_dir, &self.link_id())
+            .into_iter()
+            .filter(|f| f.persists(&facts.whitelist))
+            .collect()
     }
 
     /// What exists and what is missing, without changing anything: the steps dwlink's journal
@@ -101,6 +114,8 @@ impl Engine {
             }
         };
         fill_plan(&mut report, &plan);
+        // Unexpected whitelist changes recorded earlier, still there per the host's own read.
+        let unresolved = self.persisting_findings(&facts);
         let planned = |step: &str| plan.actions.iter().any(|a| a.step == step);
         for e in Journal::peek_entries(&self.journal_dir, &self.link_id()) {
             let state = match e.state {
@@ -120,6 +135,12 @@ impl Engine {
             report.error = Some(problems_text(&plan));
         }
         report.status = Status::NotConnected;
+        if !unresolved.is_empty() {
+            // Not connected while the whitelist holds what a plugin did unasked.
+            report.error = Some(whitelist::findings_text(&unresolved));
+            report.calls = self.calls();
+            return report;
+        }
         let data_source = facts.data_sources.first().map(|d| d.id.clone());
         match data_source {
             Some(id) if plan.actions.is_empty() => match dataworks::test_connectivity(
@@ -173,10 +194,25 @@ impl Engine {
             .map_err(|e| EngineError::Other(e.to_string()))?;
         let (facts, plan) = self.plan_settled(journal.generation()).await?;
         fill_plan(report, &plan);
+        // What a plugin did to the whitelist unasked in an earlier command, re-checked against
+        // the host's own read now (never taken from the journal's word): while it persists,
+        // nothing is built on top of it and the link is not reported connected.
+        let unresolved = journal.recheck_findings(&facts.whitelist).map_err(jerr)?;
+        if !unresolved.is_empty() {
+            return Err(EngineError::Preflight(whitelist::findings_text(
+                &unresolved,
+            )));
+        }
         if !plan.problems.is_empty() {
             return Err(EngineError::Preflight(problems_text(&plan)));
         }
         let password = self.password(&plan)?;
+        // The connection properties, built and checked before any write: a plugin that names
+        // another instance, owner, role or address stops the run before it changes anything.
+        let properties = match &password {
+            Some(p) => Some(self.connection_properties(&facts, p).await?),
+            None => None,
+        };
 
         // A step sent by an earlier run but never confirmed, and no longer planned, took effect:
         // the observed facts show it. Record what it created so destroy can undo it.
@@ -197,7 +233,7 @@ impl Engine {
 
         let journal = Mutex::new(journal);
         let applied = self
-            .apply_actions(&plan, &facts, &journal, password.as_deref(), report)
+            .apply_actions(&plan, &journal, properties.as_deref(), report)
             .await;
         let journal = journal.into_inner().unwrap_or_else(|e| e.into_inner());
         applied?;
@@ -236,9 +272,8 @@ impl Engine {
     async fn apply_actions(
         &self,
         plan: &Plan,
-        facts: &Facts,
         journal: &Mutex<Journal>,
-        password: Option<&str>,
+        properties: Option<&str>,
         report: &mut Report,
     ) -> Result<(), EngineError> {
         #[derive(Clone, Copy, PartialEq)]
@@ -276,9 +311,8 @@ impl Engine {
                         action.region,
                         action.summary()
                     ));
-                    running.push(async move {
-                        (i, self.execute(action, facts, journal, password).await)
-                    });
+                    running
+                        .push(async move { (i, self.execute(action, journal, properties).await) });
                 }
             }
             let Some((i, result)) = running.next().await else {
@@ -340,13 +374,13 @@ impl Engine {
         }
     }
 
-    /// Runs one action; returns the ids it created or touched.
+    /// Runs one action; returns the ids it created or touched. `properties` are the checked
+    /// connection properties (with the password), when the data source is to be registered.
     async fn execute(
         &self,
         action: &Action,
-        facts: &Facts,
         journal: &Mutex<Journal>,
-        password: Option<&str>,
+        properties: Option<&str>,
     ) -> Result<Vec<String>, EngineError> {
         let caller = self.caller(action.side);
         match &action.op {
@@ -382,13 +416,14 @@ impl Engine {
             }
             Op::WhitelistAdd { group, cidr } => {
                 lock(journal).sent(action).map_err(jerr)?;
-                self.ds
-                    .whitelist_add(self.instance(), group.clone(), vec![cidr.clone()])
+                self.change_whitelist(&action.step, group, cidr, true, journal)
                     .await
-                    .map_err(|e| self.plugin_error("whitelist-add", e))?;
+                    .map_err(|r| r.error)?;
                 lock(journal)
                     .done(&action.step, Some(cidr.clone()))
                     .map_err(jerr)?;
+                // The instance applies the change in the background: the host waits for it.
+                self.await_instance_ready().await?;
                 Ok(vec![cidr.clone()])
             }
             Op::RegisterDataSource {
@@ -396,39 +431,21 @@ impl Engine {
                 name,
                 kind,
             } => {
-                let request = ConnectionRequest {
-                    instance: self.instance(),
-                    location: facts.location.clone(),
-                    owner_uid: self.spec.source.account_uid.clone(),
-                    role_name: self.spec.role_name().unwrap_or_default().to_string(),
-                    database: self.spec.dataworks.data_source.database.clone(),
-                    username: self.spec.dataworks.data_source.user.clone(),
-                    env_type: self.spec.dataworks.data_source.env_type.clone(),
-                };
-                let text = self
-                    .ds
-                    .connection_properties(request)
-                    .await
-                    .map_err(|e| self.plugin_error("connection-properties", e))?;
-                let mut props: serde_json::Map<String, serde_json::Value> =
-                    serde_json::from_str(&text).map_err(|e| {
-                        self.plugin_error(
-                            "connection-properties",
-                            anyhow::anyhow!("not a JSON object: {e}"),
-                        )
-                    })?;
-                // The host adds the password: it never enters the plugin or the journal.
-                props.insert("password".into(), password.unwrap_or_default().into());
-                let properties = serde_json::Value::Object(props).to_string();
+                let properties = properties.ok_or_else(|| {
+                    EngineError::Other(
+                        "the connection properties were not prepared; this is a bug in dwlink"
+                            .into(),
+                    )
+                })?;
                 lock(journal).sent(action).map_err(jerr)?;
                 let call = dataworks::create_data_source_call(
                     &action.region,
                     *project_id,
                     name,
                     kind,
-                    &properties,
+                    properties,
                 );
-                let v = caller.call(call).await.map_err(redact(&properties))?;
+                let v = caller.call(call).await.map_err(redact(properties))?;
                 let id = json::id(&v, "Id");
                 lock(journal).done(&action.step, id.clone()).map_err(jerr)?;
                 Ok(id.into_iter().collect())
@@ -436,19 +453,59 @@ impl Engine {
         }
     }
 
+    /// The ConnectionProperties DataWorks gets: the plugin's product-specific keys, the
+    /// identity keys (instance, region, owner, role, environment) set by the host from the link
+    /// and the verified location, and the password. A plugin that sets an identity key to
+    /// another value, or an address that names no endpoint the host verified, is refused.
+    async fn connection_properties(
+        &self,
+        facts: &Facts,
+        password: &str,
+    ) -> Result<String, EngineError> {
+        let spec = &self.spec;
+        let request = ConnectionRequest {
+            instance: self.instance(),
+            location: facts.location.clone(),
+            owner_uid: spec.source.account_uid.clone(),
+            role_name: spec.role_name().unwrap_or_default().to_string(),
+            database: spec.dataworks.data_source.database.clone(),
+            username: spec.dataworks.data_source.user.clone(),
+            env_type: spec.dataworks.data_source.env_type.clone(),
+        };
+        let text = self
+            .ds
+            .connection_properties(request.clone())
+            .await
+            .map_err(|e| self.plugin_error("connection-properties", e))?;
+        let props: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
+            .map_err(|e| {
+                self.plugin_error(
+                    "connection-properties",
+                    anyhow::anyhow!("not a JSON object: {e}"),
+                )
+            })?;
+        let info = self.ds.info();
+        let identity = verify::Identity {
+            instance_id: request.instance.id,
+            id_key: verify::Identity::id_key_for(&info.datasource_type).into(),
+            region: request.instance.region,
+            owner_uid: request.owner_uid,
+            role_name: request.role_name,
+            env_type: request.env_type,
+        };
+        let merged = verify::merge_properties(
+            &info.name,
+            &props,
+            &identity,
+            &facts.location.endpoints,
+            password,
+        )?;
+        Ok(serde_json::Value::Object(merged).to_string())
+    }
+
     fn plugin_error(&self, call: &str, e: anyhow::Error) -> EngineError {
-        let plugin = self.ds.info().name.clone();
-        let mut message = format!("{e:#}");
         // Errors from the runtime already say `plugin NAME: CALL: `; say it once.
-        let prefix = format!("plugin {plugin}: {call}: ");
-        if let Some(rest) = message.strip_prefix(&prefix) {
-            message = rest.to_string();
-        }
-        EngineError::Plugin {
-            plugin,
-            call: call.into(),
-            message,
-        }
+        whitelist::plugin_error(&self.ds.info().name, call, e)
     }
 
     /// Polls until the waited-for state (or, for destroy, until the resource is gone).
@@ -707,7 +764,39 @@ impl Engine {
                 }
             }
         }
-        lock(&journal).finish_destroy().map_err(jerr)?;
+        let mut journal = journal.into_inner().unwrap_or_else(|e| e.into_inner());
+        journal.finish_destroy().map_err(jerr)?;
+        // What a plugin did to the whitelist unasked is not dwlink's to undo (it cannot know
+        // what the entry was for): it stays recorded, and destroy says so and fails, until the
+        // host's own read shows it gone.
+        if !journal.findings().is_empty() {
+            let groups = self.read_whitelist().await?;
+            let left = journal.recheck_findings(&groups).map_err(jerr)?;
+            if !left.is_empty() {
+                for f in &left {
+                    report.steps.push(StepReport {
+                        name: "whitelist.foreign".into(),
+                        status: "not_undone".into(),
+                        account: self.spec.source.account_uid.clone(),
+                        region: self.spec.source.region.clone(),
+                        action: format!(
+                            "{:?} entry {} in whitelist group {} of {}",
+                            f.kind, f.entry, f.group, f.instance
+                        ),
+                        resource_ids: vec![format!("{}/{}", f.instance, f.group)],
+                        why: format!(
+                            "plugin {} changed it during {}; dwlink did not ask for it",
+                            f.plugin, f.step
+                        ),
+                        error: Some(f.describe()),
+                    });
+                }
+                return Err(EngineError::Other(format!(
+                    "destroy could not undo what a plugin did to the whitelist: {}",
+                    whitelist::findings_text(&left)
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -751,15 +840,15 @@ impl Engine {
             Op::WhitelistAdd { group, cidr } => {
                 // The instance may still be applying the add an interrupted run sent (e.g. RDS
                 // `DBInstanceNetTypeChanging`): the plugin says InvalidState; wait and retry.
+                // Each attempt is checked by the host's own reads, as the add was.
                 let mut polls = 0;
                 loop {
                     match self
-                        .ds
-                        .whitelist_remove(self.instance(), group.clone(), vec![cidr.clone()])
+                        .change_whitelist(&entry.step, group, cidr, false, journal)
                         .await
                     {
-                        Ok(()) => return Ok(()),
-                        Err(e) if is_invalid_state(&e) && polls < self.opts.max_polls => {
+                        Ok(()) => break,
+                        Err(r) if r.retry && polls < self.opts.max_polls => {
                             if polls == 0 {
                                 self.progress(&format!(
                                     "dwlink: {} is still changing; waiting to remove {cidr} from its whitelist",
@@ -769,9 +858,10 @@ impl Engine {
                             polls += 1;
                             tokio::time::sleep(self.opts.poll_interval).await;
                         }
-                        Err(e) => return Err(self.plugin_error("whitelist-remove", e)),
+                        Err(r) => return Err(r.error),
                     }
                 }
+                self.await_instance_ready().await
             }
             Op::RegisterDataSource { .. } => {
                 let Some(id) = &entry.resource_id else {
@@ -806,7 +896,7 @@ fn resolve(call: &CallSpec, journal: &Journal) -> Result<crate::cloud::Call, Eng
 }
 
 /// The plugin reported the instance is not in a state that allows the change yet.
-fn is_invalid_state(e: &anyhow::Error) -> bool {
+pub(crate) fn is_invalid_state(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         matches!(
             c.downcast_ref::<crate::plugin::PluginError>(),
@@ -903,7 +993,7 @@ fn adopted_id(step: &str, f: &Facts, group: &str) -> Option<String> {
             let dest = if step == "route.source" {
                 f.dataworks.vswitch.cidr.clone()
             } else {
-                f.location.vswitch_cidr.to_string()
+                f.source_cidr()
             };
             side(step)
                 .route_entries
@@ -912,7 +1002,7 @@ fn adopted_id(step: &str, f: &Facts, group: &str) -> Option<String> {
                 .map(|e| e.id.clone())
         }
         "dataworks.route" => {
-            let dest = f.location.vswitch_cidr.to_string();
+            let dest = f.source_cidr();
             f.dw_routes
                 .iter()
                 .find(|r| r.destination == dest)

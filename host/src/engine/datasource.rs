@@ -8,6 +8,10 @@ use crate::plugin::{ConnectionRequest, InstanceRef, Location, PluginInfo, Whitel
 ///
 /// Errors are `anyhow::Error`; the engine prefixes them with the plugin's name and the call
 /// (`plugin rds-mysql: discover: ...`), so implementations need not.
+///
+/// Implementations are untrusted: the engine checks `discover` against account A's own reads,
+/// brackets every whitelist change with its own reads of the whitelist (for the products it
+/// knows) and waits for the instance itself afterwards. Implementations need not guard or wait.
 pub trait DataSource: Send + Sync {
     /// `describe()`: name, version, the DataWorks data-source type.
     fn info(&self) -> &PluginInfo;
@@ -33,8 +37,10 @@ pub trait DataSource: Send + Sync {
         cidrs: Vec<String>,
     ) -> BoxFuture<'_, anyhow::Result<()>>;
 
-    /// The DataWorks ConnectionProperties (JSON object text) without the password; the host
-    /// adds the password itself so it never enters the plugin.
+    /// The DataWorks ConnectionProperties (JSON object text) without the password. The engine
+    /// builds the final properties itself: it sets the identity keys (instance, region, owner,
+    /// role, environment, password) from the link and refuses an answer that gives one of them
+    /// another value or names an address it did not verify (`engine::verify`).
     fn connection_properties(
         &self,
         request: ConnectionRequest,

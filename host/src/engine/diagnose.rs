@@ -250,7 +250,17 @@ impl Walk<'_> {
                 ));
             }
         };
-        let src_cidr = location.vswitch_cidr;
+        // The plugin's claim is checked against account A's own read of the vSwitch; every
+        // CIDR below is the host's.
+        let src_vsw = self.e.source_vswitch(&location.vswitch_id).await?;
+        let src_cidr = super::verify::check_location(
+            &self.e.ds.info().name,
+            &uid_a,
+            ra,
+            &location,
+            src_vsw.as_ref(),
+        )
+        .map_err(|u| Halt::Failed(u.into()))?;
 
         // 1. The resource group's network binding (VPC, vSwitch, CIDR) in B.
         let rg_id = spec.dataworks.resource_group_id.as_str();
@@ -401,25 +411,21 @@ impl Walk<'_> {
                 ));
             }
         };
-        let table_a_vsw =
-            match found(vpc::describe_vswitch(self.a(), ra, &location.vswitch_id).await)? {
-                Some(v) => v,
-                None => {
-                    return Err(self.broken(
-                        At {
-                            name: "route.source",
-                            account: &uid_a,
-                            region: ra,
-                            id: &location.vswitch_id,
-                        },
-                        format!(
-                            "vSwitch {} of instance {instance_id} does not exist",
-                            location.vswitch_id
-                        ),
-                        format!("check instance {instance_id} in account {uid_a}, {ra}"),
-                    ));
-                }
-            };
+        let Some(table_a_vsw) = src_vsw else {
+            return Err(self.broken(
+                At {
+                    name: "route.source",
+                    account: &uid_a,
+                    region: ra,
+                    id: &location.vswitch_id,
+                },
+                format!(
+                    "vSwitch {} of instance {instance_id} does not exist",
+                    location.vswitch_id
+                ),
+                format!("check instance {instance_id} in account {uid_a}, {ra}"),
+            ));
+        };
         let table_a =
             super::observe::route_table_of(self.a(), ra, &location.vpc_id, &table_a_vsw).await?;
         let entries_a = vpc::describe_route_entries(self.a(), ra, &table_a, None).await?;
@@ -435,12 +441,8 @@ impl Walk<'_> {
         )?;
 
         // 6. The whitelist admits the resource group's vSwitch CIDR.
-        let groups = self
-            .e
-            .ds
-            .whitelist_list(self.e.instance())
-            .await
-            .map_err(|e| Halt::Failed(self.e.plugin_err("whitelist-list", e)))?;
+        // The host's own read of the whitelist (the plugin's list for other products).
+        let groups = self.e.read_whitelist().await?;
         let wl_at = At {
             name: "whitelist",
             account: &uid_a,

@@ -42,7 +42,8 @@ pub struct Facts {
     /// The journal's generation (bumped by each complete destroy); salts the ClientTokens.
     #[serde(default)]
     pub generation: u32,
-    /// What the plugin discovered about the instance.
+    /// What the plugin discovered about the instance, checked by observe against account A's
+    /// own read of its vSwitch (`source.vswitch`): use [`Facts::source_cidr`] for the CIDR.
     pub location: Location,
     pub source: SideFacts,
     pub dataworks: SideFacts,
@@ -51,10 +52,20 @@ pub struct Facts {
     pub dw_routes: Vec<dataworks::Route>,
     /// Data sources already registered under the link's name.
     pub data_sources: Vec<dataworks::DataSource>,
+    /// The instance's whitelist: the host's own read for RDS, PolarDB and MongoDB, the plugin's
+    /// list for other products.
     pub whitelist: Vec<WhitelistGroup>,
     /// Live peering connections joining the two VPCs.
     pub peerings: Vec<peer::Peering>,
     pub cen: Option<CenFacts>,
+}
+
+impl Facts {
+    /// The data source's vSwitch CIDR as the host read it through account A's VPC API (the
+    /// plugin's claim was checked against it): what routes and whitelists are built from.
+    pub fn source_cidr(&self) -> String {
+        self.source.vswitch.cidr.trim().to_string()
+    }
 }
 
 impl CenFacts {

@@ -162,6 +162,26 @@ fn check_with(
     change: Change<'_>,
     must_be_applied: bool,
 ) -> Result<(), Violation> {
+    match violations(plugin, instance, before, after, change, must_be_applied)
+        .into_iter()
+        .next()
+    {
+        Some(v) => Err(v),
+        None => Ok(()),
+    }
+}
+
+/// Every broken invariant of `after` against `before` for `change`, in the order [`check`]
+/// reports them (lost entries, then entries not asked for or open to all, then the asked-for
+/// entries not applied, the last only when `must_be_applied`). Empty: the change is clean.
+pub fn violations(
+    plugin: &str,
+    instance: &str,
+    before: &[WhitelistGroup],
+    after: &[WhitelistGroup],
+    change: Change<'_>,
+    must_be_applied: bool,
+) -> Vec<Violation> {
     let (group, asked, adding) = match change {
         Change::Add { group, entries } => (group, entries, true),
         Change::Remove { group, entries } => (group, entries, false),
@@ -184,12 +204,13 @@ fn check_with(
             e.to_string(),
         )
     };
+    let mut out = Vec::new();
 
     for (g, k, text) in &before_set {
         let expected_gone = !adding && g == group && asked.contains(k);
         if !expected_gone && !a.contains(&(g.clone(), k.clone())) {
             let (plugin, instance, group, entry) = who(g, text);
-            return Err(Violation::Lost {
+            out.push(Violation::Lost {
                 plugin,
                 instance,
                 group,
@@ -203,16 +224,17 @@ fn check_with(
         }
         let (plugin, instance, group_name, entry) = who(g, text);
         if open_to_all(text) {
-            return Err(Violation::OpenToAll {
+            out.push(Violation::OpenToAll {
                 plugin,
                 instance,
                 group: group_name,
                 entry,
             });
+            continue;
         }
         let expected_new = adding && g == group && asked.contains(k);
         if !expected_new {
-            return Err(Violation::Unexpected {
+            out.push(Violation::Unexpected {
                 plugin,
                 instance,
                 group: group_name,
@@ -221,7 +243,7 @@ fn check_with(
         }
     }
     if !must_be_applied {
-        return Ok(());
+        return out;
     }
     for k in &asked {
         let present = in_group(&after_set, k);
@@ -232,7 +254,7 @@ fn check_with(
             };
             let (plugin, instance, group, entry) = who(group, &entry);
             let state = if adding { "missing from" } else { "still in" };
-            return Err(Violation::NotApplied {
+            out.push(Violation::NotApplied {
                 plugin,
                 instance,
                 group,
@@ -241,7 +263,20 @@ fn check_with(
             });
         }
     }
-    Ok(())
+    out
+}
+
+/// Whether two whitelist entries are the same network (`10.0.0.1` and `10.0.0.1/32` are).
+pub fn same_entry(a: &str, b: &str) -> bool {
+    key(a) == key(b)
+}
+
+/// Whether whitelist group `group` holds `entry` (as the same network).
+pub fn holds(groups: &[WhitelistGroup], group: &str, entry: &str) -> bool {
+    groups
+        .iter()
+        .filter(|g| g.name == group)
+        .any(|g| g.entries.iter().any(|e| same_entry(e, entry)))
 }
 
 #[cfg(test)]

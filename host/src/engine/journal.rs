@@ -58,6 +58,72 @@ struct Data {
     #[serde(default)]
     generation: u32,
     entries: Vec<Entry>,
+    /// Whitelist changes dwlink saw a plugin make and did not ask for, not yet undone (by the
+    /// user: dwlink does not trust itself to guess what the entry was for). Every `run`,
+    /// `status` and `destroy` re-checks them against the host's own read of the whitelist.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    findings: Vec<Finding>,
+}
+
+/// What a plugin did to a whitelist that dwlink did not ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// An entry appeared that dwlink did not ask for.
+    Unexpected,
+    /// An entry that admits every address appeared (`0.0.0.0/0`).
+    OpenToAll,
+    /// An entry dwlink did not ask to remove disappeared.
+    Lost,
+}
+
+/// One unexpected whitelist change, recorded when the host's guard saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    pub plugin: String,
+    pub instance: String,
+    pub group: String,
+    pub entry: String,
+    /// The step during which the guard saw it (`whitelist.add`, or `whitelist.add` undone).
+    pub step: String,
+    /// The guard's own words.
+    pub message: String,
+}
+
+impl Finding {
+    /// Whether `groups` (the host's read) still shows it: the foreign entry still there, or
+    /// the lost entry still missing.
+    pub fn persists(&self, groups: &[crate::plugin::WhitelistGroup]) -> bool {
+        let held = super::guard::holds(groups, &self.group, &self.entry);
+        match self.kind {
+            FindingKind::Unexpected | FindingKind::OpenToAll => held,
+            FindingKind::Lost => !held,
+        }
+    }
+
+    /// One line for people: what is wrong and how to fix it.
+    pub fn describe(&self) -> String {
+        match self.kind {
+            FindingKind::Unexpected | FindingKind::OpenToAll => format!(
+                "whitelist group {} of instance {} holds {}, which plugin {} added during {} and dwlink did not ask for{}; remove it from the instance's whitelist in account A, then run again",
+                self.group,
+                self.instance,
+                self.entry,
+                self.plugin,
+                self.step,
+                if self.kind == FindingKind::OpenToAll {
+                    " (it admits every address)"
+                } else {
+                    ""
+                }
+            ),
+            FindingKind::Lost => format!(
+                "whitelist group {} of instance {} lost {}, which plugin {} removed during {} although dwlink did not ask for it; restore it in account A, then run again",
+                self.group, self.instance, self.entry, self.plugin, self.step
+            ),
+        }
+    }
 }
 
 /// An open journal. It holds an exclusive lock on `<link id>.lock` for its lifetime, so two
@@ -116,6 +182,7 @@ impl Journal {
                 link_id: link_id.into(),
                 generation: 0,
                 entries: Vec::new(),
+                findings: Vec::new(),
             },
             Err(e) => return Err(err("cannot read", e)),
         };
@@ -149,6 +216,47 @@ impl Journal {
             .ok()
             .and_then(|b| serde_json::from_slice::<Data>(&b).ok())
             .map_or_else(Vec::new, |d| d.entries)
+    }
+
+    /// The unexpected whitelist changes recorded for `link_id`, read without the lock.
+    pub fn peek_findings(dir: &Path, link_id: &str) -> Vec<Finding> {
+        std::fs::read(dir.join(format!("{link_id}.json")))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Data>(&b).ok())
+            .map_or_else(Vec::new, |d| d.findings)
+    }
+
+    pub fn findings(&self) -> &[Finding] {
+        &self.data.findings
+    }
+
+    /// Records unexpected whitelist changes (once each).
+    pub fn add_findings(&mut self, found: Vec<Finding>) -> Result<(), JournalError> {
+        for f in found {
+            let known = self.data.findings.iter().any(|k| {
+                k.kind == f.kind
+                    && k.instance == f.instance
+                    && k.group == f.group
+                    && super::guard::same_entry(&k.entry, &f.entry)
+            });
+            if !known {
+                self.data.findings.push(f);
+            }
+        }
+        self.save()
+    }
+
+    /// Keeps the findings that still persist (per the host's read); returns them.
+    pub fn recheck_findings(
+        &mut self,
+        groups: &[crate::plugin::WhitelistGroup],
+    ) -> Result<Vec<Finding>, JournalError> {
+        let before = self.data.findings.len();
+        self.data.findings.retain(|f| f.persists(groups));
+        if self.data.findings.len() != before {
+            self.save()?;
+        }
+        Ok(self.data.findings.clone())
     }
 
     /// After a complete destroy: forget the undone steps and start a new generation.

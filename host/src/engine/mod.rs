@@ -15,6 +15,8 @@ pub mod plan;
 mod plugin_source;
 pub mod preflight;
 pub mod report;
+pub mod verify;
+mod whitelist;
 
 pub use datasource::DataSource;
 pub use diagnose::{Diagnosis, Hop, HopStatus};
@@ -23,6 +25,7 @@ pub use journal::Journal;
 pub use plan::{Action, Op, Plan};
 pub use plugin_source::PluginDataSource;
 pub use report::{Report, Status};
+pub use verify::Untrusted;
 
 use crate::cloud::{BoxFuture, Call, Caller, CloudError};
 use crate::spec::LinkSpec;
@@ -283,6 +286,10 @@ pub enum EngineError {
         call: String,
         message: String,
     },
+    /// A plugin claim the host's own read contradicts (a wrong vSwitch CIDR, connection
+    /// properties naming another instance...): refused before it steers a write. Exit 1.
+    #[error(transparent)]
+    Untrusted(Box<verify::Untrusted>),
     #[error("preflight: {0}")]
     Preflight(String),
     /// Bad input discovered at run time (e.g. the password variable is not set).
@@ -295,5 +302,11 @@ pub enum EngineError {
 impl From<CloudError> for EngineError {
     fn from(e: CloudError) -> Self {
         EngineError::Cloud(Box::new(e))
+    }
+}
+
+impl From<verify::Untrusted> for EngineError {
+    fn from(e: verify::Untrusted) -> Self {
+        EngineError::Untrusted(Box::new(e))
     }
 }

@@ -1,4 +1,5 @@
-//! Observe: read both accounts (and the plugin) into [`Facts`]. Only reads.
+//! Observe: read both accounts (and the plugin) into [`Facts`]. Only reads. What the plugin
+//! claims about the instance's network is checked against the host's own reads first.
 
 use super::facts::{CenFacts, Facts, SideFacts};
 use super::{Engine, EngineError};
@@ -21,6 +22,20 @@ impl Engine {
             plugin: self.ds.info().name.clone(),
             call: call.into(),
             message: format!("{e:#}"),
+        }
+    }
+
+    /// Account A's vSwitch `id` in the link's region, as the host reads it (not through the
+    /// plugin); `None` when it does not exist there.
+    pub(crate) async fn source_vswitch(
+        &self,
+        id: &str,
+    ) -> Result<Option<vpc::VSwitch>, EngineError> {
+        match vpc::describe_vswitch(self.a.as_ref(), &self.spec.source.region, id).await {
+            Ok(v) if v.id.is_empty() && v.vpc_id.is_empty() => Ok(None),
+            Ok(v) => Ok(Some(v)),
+            Err(e) if super::apply::is_not_found(&e) => Ok(None),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -50,17 +65,33 @@ impl Engine {
             )));
         }
 
-        // Data-source side, through the plugin, then A's network.
+        // Data-source side: where the plugin says the instance is, checked against account A's
+        // own VPC API before it steers anything; then A's network around the verified vSwitch.
         let location = self
             .ds
             .discover(self.instance())
             .await
             .map_err(|e| self.plugin_err("discover", e))?;
-        let whitelist = if spec.whitelist.enabled {
-            self.ds
-                .whitelist_list(self.instance())
-                .await
-                .map_err(|e| self.plugin_err("whitelist-list", e))?
+        let vswitch = self.source_vswitch(&location.vswitch_id).await?;
+        super::verify::check_location(
+            &self.ds.info().name,
+            &spec.source.account_uid,
+            ra,
+            &location,
+            vswitch.as_ref(),
+        )?;
+        let Some(vswitch) = vswitch else {
+            return Err(EngineError::Other(format!(
+                "vSwitch {} of instance {} cannot be read in account A",
+                location.vswitch_id, spec.source.instance_id
+            )));
+        };
+        // Read when dwlink manages it, or when an earlier command recorded what a plugin did to
+        // it unasked (re-checked on every command).
+        let recorded =
+            !super::Journal::peek_findings(&self.journal_dir, &self.link_id()).is_empty();
+        let whitelist = if spec.whitelist.enabled || recorded {
+            self.read_whitelist().await?
         } else {
             Vec::new()
         };
@@ -68,8 +99,8 @@ impl Engine {
             a,
             ra,
             &spec.source.account_uid,
-            &location.vpc_id,
-            &location.vswitch_id,
+            &vswitch.vpc_id,
+            &vswitch.id,
         )
         .await?;
 

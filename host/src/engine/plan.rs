@@ -546,7 +546,9 @@ pub fn plan(spec: &LinkSpec, facts: &Facts, datasource_type: &str) -> Plan {
         notes: Vec::new(),
         problems: preflight::check(facts),
     };
-    let src_cidr = facts.location.vswitch_cidr.to_string();
+    // The data source's vSwitch CIDR as the host read it in account A (observe refused a plugin
+    // whose claim differs): never the plugin's word.
+    let src_cidr = facts.source_cidr();
     let dw_cidr = facts.dataworks.vswitch.cidr.clone();
 
     match mode {

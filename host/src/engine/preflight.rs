@@ -141,23 +141,23 @@ pub fn check(facts: &Facts) -> Vec<Problem> {
             fix: "wait until the instance is Running, then run again".into(),
         });
     }
-    let src = facts.location.vswitch_cidr;
-    match facts.dataworks.vswitch.cidr.parse::<Ipv4Net>() {
-        Ok(dst) if overlaps(&src, &dst) => out.push(Problem {
+    // Both CIDRs as the host read them (the data source's was checked against the plugin's).
+    fn cidr(v: &crate::network::vpc::VSwitch) -> Result<Ipv4Net, &crate::network::vpc::VSwitch> {
+        v.cidr.trim().parse::<Ipv4Net>().map_err(|_| v)
+    }
+    match (cidr(&facts.source.vswitch), cidr(&facts.dataworks.vswitch)) {
+        (Ok(src), Ok(dst)) if overlaps(&src, &dst) => out.push(Problem {
             check: "CIDRs do not overlap".into(),
             message: format!(
                 "the data source's vSwitch {} ({src}) overlaps the resource group's vSwitch {} ({dst})",
-                loc.vswitch_id, facts.dataworks.vswitch.id
+                facts.source.vswitch.id, facts.dataworks.vswitch.id
             ),
             fix: "bind the resource group to a vSwitch whose CIDR does not overlap the data source's".into(),
         }),
-        Ok(_) => {}
-        Err(_) => out.push(Problem {
+        (Ok(_), Ok(_)) => {}
+        (Err(v), _) | (_, Err(v)) => out.push(Problem {
             check: "CIDRs readable".into(),
-            message: format!(
-                "vSwitch {} reports an unreadable CIDR {:?}",
-                facts.dataworks.vswitch.id, facts.dataworks.vswitch.cidr
-            ),
+            message: format!("vSwitch {} reports an unreadable CIDR {:?}", v.id, v.cidr),
             fix: "check the vSwitch in the VPC console".into(),
         }),
     }

@@ -1,5 +1,5 @@
 //! Host-owned product logic: typed functions over a [`Caller`] for VPC, VpcPeer, CEN (CBN),
-//! DataWorks and STS. Readers return typed facts; writers are call builders (`*_call`) so the
+//! DataWorks and STS, and the database products' whitelists and status (RDS, PolarDB, Dds). Readers return typed facts; writers are call builders (`*_call`) so the
 //! planner can show and journal the exact call before the engine sends it.
 //!
 //! Responses are parsed leniently: ids may arrive as strings or numbers, lists may be missing.
@@ -10,6 +10,7 @@ pub mod json;
 pub mod peer;
 pub mod sts;
 pub mod vpc;
+pub mod whitelist;
 
 use crate::cloud::{Call, Caller, CloudError};
 

@@ -244,6 +244,20 @@ impl FakeCaller {
                 json!({"VpcId": id, "CidrBlock": r.attrs["cidr"], "Status": "Available", "OwnerId": me.parse::<u64>().unwrap(),
                        "AssociatedCens": {"AssociatedCen": cens}})
             }
+            // The instance's whitelist and status, as RDS shows them (the host reads them
+            // itself to check the plugin).
+            "DescribeDBInstanceIPArrayList" if me == UID_A => {
+                let items: Vec<Value> = st
+                    .whitelist
+                    .iter()
+                    .map(|g| json!({"DBInstanceIPArrayName": g.name, "DBInstanceIPArrayAttribute": g.attribute,
+                                    "SecurityIPList": g.entries.join(",")}))
+                    .collect();
+                json!({"Items": {"DBInstanceIPArray": items}})
+            }
+            "DescribeDBInstanceAttribute" if me == UID_A => {
+                json!({"Items": {"DBInstanceAttribute": [{"DBInstanceId": p("DBInstanceId"), "DBInstanceStatus": "Running"}]}})
+            }
             "DescribeVSwitches" => {
                 st.settle("vswitch");
                 let list: Vec<Value> = st
