@@ -7,6 +7,7 @@ mod common;
 use common::{FakeCaller, fixture, rds_caller, runtime};
 use dwlink_host::cloud::{BoxFuture, Call, Caller, CloudError};
 use dwlink_host::engine::{DataSource, PluginDataSource, guard::FailedChange};
+use dwlink_host::plugin::text::{LINE_CAP, MESSAGE_CAP, has_control};
 use dwlink_host::plugin::{
     ConnectionRequest, InstanceRef, LimitOverrides, Limits, PluginError, PluginFailure,
 };
@@ -674,4 +675,132 @@ async fn guest_stdout_and_stderr_reach_the_host_log_tagged_with_the_plugin() {
         "{lines:#?}"
     );
     assert!(forwarded("well-behaved", "stderr").is_empty());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn plugin_text_reaches_logs_and_errors_sanitised_and_capped() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let capture = Capture::default();
+    let _log =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let events = || -> Vec<Logged> {
+        capture
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.fields.get("plugin").map(String::as_str) == Some("hostile"))
+            .cloned()
+            .collect()
+    };
+
+    let rt = runtime();
+    let hostile = rt.load_file(&fixture("hostile")).await.unwrap();
+    assert_eq!(
+        hostile.info().summary,
+        r"misbehaves on purpose\u{1b}[2J\nplugin well-behaved: connected"
+    );
+
+    // Escapes, a fake "connected" line and embedded newlines in host.log, stdout, stderr and
+    // the error: each shows up escaped, on its own line, tagged with the plugin.
+    let err = hostile
+        .discover(FakeCaller::new().shared(), &instance("escape-log"))
+        .await
+        .unwrap_err();
+    match &err {
+        PluginError::Failure {
+            failure: PluginFailure::NotFound(m),
+            ..
+        } => assert_eq!(
+            m,
+            r"\u{1b}[2J\u{1b}[1;1Hconnected\nINFO dwlink: all good\r\u{0}"
+        ),
+        other => panic!("escape-log: {other:?}"),
+    }
+    assert!(!has_control(&err.to_string()), "{err}");
+    let logged = events();
+    // host.log lines keep their level (WARN here); the host's own DEBUG line about the failed
+    // call carries the plugin's name too.
+    let message = |stream: Option<&str>| -> Vec<String> {
+        logged
+            .iter()
+            .filter(|e| e.fields.get("stream").map(String::as_str) == stream)
+            .filter(|e| stream.is_some() || e.level == tracing::Level::WARN)
+            .map(|e| e.fields["message"].clone())
+            .collect()
+    };
+    assert_eq!(
+        message(None),
+        [
+            r"\u{1b}[2J\u{1b}[Hconnected to rds-mysql: ok\n2030-01-01T00:00:00Z  INFO dwlink: link applied"
+        ]
+    );
+    assert_eq!(
+        message(Some("stdout")),
+        [r"\u{1b}[31mred\u{1b}[0m\rconnected: yes\u{7}"]
+    );
+    assert_eq!(
+        message(Some("stderr")),
+        [r"\u{1b}]0;owned\u{7}stderr \u{9b}2J line"]
+    );
+
+    // A panic message.
+    let err = hostile
+        .discover(FakeCaller::new().shared(), &instance("escape-panic"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        PluginError::Panic {
+            plugin: "hostile".into(),
+            call: "discover",
+            message: r"\u{1b}[2Jboom\rconnected".into()
+        }
+    );
+
+    // A data field with an escape is refused, quoted escaped.
+    let err = hostile
+        .discover(FakeCaller::new().shared(), &instance("escape-zone"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PluginError::Malformed { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains(r"zone `cn-hangzhou-h\u{1b}[2J` contains a control character"),
+        "{err}"
+    );
+
+    // A 40 MiB error message (also logged whole by the plugin) is cut to about 2 KiB.
+    let before = events().len();
+    let err = hostile
+        .discover(FakeCaller::new().shared(), &instance("huge-error"))
+        .await
+        .unwrap_err();
+    let PluginError::Failure {
+        failure: PluginFailure::Other(m),
+        ..
+    } = &err
+    else {
+        panic!("huge-error: {err:?}")
+    };
+    assert!(
+        m.starts_with(r"\u{1b}[2J\u{1b}[2J\u{1b}[2J\u{1b}[2JEEEE"),
+        "{}",
+        &m[..80]
+    );
+    assert!(m.len() <= MESSAGE_CAP + 40, "{} bytes", m.len());
+    assert!(m.ends_with("more bytes)"), "{}", &m[m.len() - 40..]);
+    assert!(err.to_string().len() < MESSAGE_CAP + 200);
+    let huge_lines: Vec<Logged> = events()[before..].to_vec();
+    assert!(!huge_lines.is_empty());
+    for e in &huge_lines {
+        assert!(e.fields["message"].len() <= LINE_CAP + 40, "{e:?}");
+    }
+
+    // Nothing the plugin wrote reached the log with a raw control character.
+    for e in events() {
+        for (k, v) in &e.fields {
+            assert!(!has_control(v), "{k} = {v:?}");
+        }
+    }
 }

@@ -3,6 +3,7 @@
 //! and what to do.
 
 use super::limits::human_duration;
+use super::text::{self, sanitize};
 use super::types::PluginFailure;
 use std::time::Duration;
 
@@ -127,13 +128,16 @@ fn denied_hint(import: &str) -> &'static str {
     }
 }
 
-/// Collapses a multi-line message (wasmtime's, a guest's) into one line.
+/// Collapses a multi-line message (wasmtime's, a guest's) into one line, sanitised (a trap's
+/// backtrace quotes function names from the plugin's name section) and capped.
 pub(crate) fn one_line(text: &str) -> String {
-    text.split('\n')
+    let joined = text
+        .split('\n')
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    sanitize(&joined, text::LINE_CAP)
 }
 
 #[cfg(test)]
@@ -195,5 +199,6 @@ mod tests {
     #[test]
     fn one_line_joins_lines() {
         assert_eq!(one_line("a\n  b\n\nc "), "a; b; c");
+        assert_eq!(one_line("at \u{1b}[2Jf\rx"), "at \\u{1b}[2Jf\\rx");
     }
 }

@@ -8,6 +8,7 @@
 //! reports as [`PluginError::Denied`](super::PluginError::Denied).
 
 use super::limits::{self, Limits};
+use super::text::{self, sanitize};
 use crate::cloud::{Call, Caller, CloudError};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,8 +22,10 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 /// How much guest stdout and stderr is kept per call; the rest is counted and dropped.
 pub(crate) const OUTPUT_CAP: usize = 64 * 1024;
-/// How much of `host.log` output is kept per call.
+/// How much of `host.log` output is kept per call (bytes after sanitising).
 pub(crate) const LOG_CAP: usize = 64 * 1024;
+/// How many `host.log` lines are kept per call (empty messages cost no bytes but are lines).
+pub(crate) const LOG_LINES_CAP: usize = 1024;
 /// The epoch ticker's period.
 pub(crate) const TICK: Duration = Duration::from_millis(10);
 /// The guest yields to the async executor at least this often (in ticks), so one busy plugin
@@ -50,8 +53,10 @@ pub(crate) struct HostState {
     pub deadline_hit: bool,
     pub stdout: CappedPipe,
     pub stderr: CappedPipe,
-    /// Bytes of `host.log` messages accepted so far.
+    /// Bytes of `host.log` messages written so far (sanitised).
     pub logged: usize,
+    /// `host.log` lines written so far.
+    pub log_lines: usize,
 }
 
 impl HostState {
@@ -83,6 +88,7 @@ impl HostState {
             stdout,
             stderr,
             logged: 0,
+            log_lines: 0,
         }
     }
 
@@ -96,7 +102,9 @@ impl HostState {
     /// `host.call`: the capability gate, then the invocation's caller. The guest never sees
     /// credentials or signatures; it gets the JSON body or the cloud's error.
     pub async fn cloud_call(&mut self, call: Call) -> Result<String, CloudError> {
+        // Guest-chosen text: sanitised before it reaches a log line or an error.
         let declared = format!("{}:{}", call.product.to_ascii_lowercase(), call.action);
+        let shown = sanitize(&declared, text::FIELD_CAP);
         let refuse = |code: &str, message: String| CloudError {
             http_status: 0,
             code: code.into(),
@@ -109,14 +117,14 @@ impl HostState {
             action: call.action.clone(),
         };
         if !self.actions.contains(&declared) {
-            tracing::warn!(plugin = %self.plugin, action = %declared, "refused an undeclared action");
+            tracing::warn!(plugin = %self.plugin, action = %shown, "refused an undeclared action");
             if self.refused.is_none() {
-                self.refused = Some(declared.clone());
+                self.refused = Some(shown.clone());
             }
             return Err(refuse(
                 "dwlink.UndeclaredAction",
                 format!(
-                    "plugin {} did not declare {declared} in describe; dwlink-host refused the call without sending it",
+                    "plugin {} did not declare {shown} in describe; dwlink-host refused the call without sending it",
                     self.plugin
                 ),
             ));
@@ -127,7 +135,7 @@ impl HostState {
                 format!("plugin {}: describe must not call the cloud", self.plugin),
             ));
         };
-        tracing::debug!(plugin = %self.plugin, action = %declared, region = %call.region, "plugin cloud call");
+        tracing::debug!(plugin = %self.plugin, action = %shown, region = %sanitize(&call.region, text::FIELD_CAP), "plugin cloud call");
         let started = Instant::now();
         let result = caller.call(call).await;
         self.host_time += started.elapsed();
@@ -135,13 +143,17 @@ impl HostState {
         Ok(serde_json::to_string(&body).unwrap_or_else(|_| "null".into()))
     }
 
-    /// `host.log`: one line to the host log, tagged with the plugin's name, within a per-call cap.
+    /// `host.log`: one line to the host log, tagged with the plugin's name, sanitised (escapes
+    /// and newlines shown escaped, at most [`text::LINE_CAP`] bytes), within per-call caps of
+    /// [`LOG_CAP`] bytes and [`LOG_LINES_CAP`] lines.
     pub fn log(&mut self, level: tracing::Level, message: &str) {
-        if self.logged >= LOG_CAP {
+        if self.logged >= LOG_CAP || self.log_lines >= LOG_LINES_CAP {
             return;
         }
+        let room = (LOG_CAP - self.logged).min(text::LINE_CAP);
+        let message = sanitize(message, room);
         self.logged += message.len();
-        let message: String = message.chars().take(4096).collect();
+        self.log_lines += 1;
         let plugin = &*self.plugin;
         match level {
             tracing::Level::TRACE => tracing::trace!(plugin, "{message}"),
@@ -150,20 +162,29 @@ impl HostState {
             tracing::Level::WARN => tracing::warn!(plugin, "{message}"),
             tracing::Level::ERROR => tracing::error!(plugin, "{message}"),
         }
-        if self.logged >= LOG_CAP {
+        if self.logged >= LOG_CAP || self.log_lines >= LOG_LINES_CAP {
             tracing::warn!(
                 plugin,
-                "plugin log cap of {LOG_CAP} bytes reached for this call; further lines dropped"
+                "plugin log cap of {LOG_CAP} bytes or {LOG_LINES_CAP} lines reached for this call; further lines dropped"
             );
         }
     }
 
-    /// Forwards what the guest wrote on stdout and stderr to the host log.
+    /// Forwards what the guest wrote on stdout and stderr to the host log, one event per line,
+    /// tagged with the plugin's name and the stream, each line sanitised.
     pub fn forward_output(&self) {
         let plugin = &*self.plugin;
         for (stream, pipe) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
-            let (text, dropped) = pipe.take();
-            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let (output, mut dropped) = pipe.take();
+            // Escaping can make a line longer: the cap holds for what is written.
+            let mut room = OUTPUT_CAP;
+            for line in output.lines().filter(|l| !l.trim().is_empty()) {
+                if room == 0 {
+                    dropped += line.len() + 1;
+                    continue;
+                }
+                let line = sanitize(line, text::LINE_CAP.min(room));
+                room = room.saturating_sub(line.len());
                 tracing::info!(plugin, stream, "{line}");
             }
             if dropped > 0 {
@@ -437,7 +458,7 @@ pub(crate) fn panic_message(stderr: &str) -> Option<String> {
     Some(if message.is_empty() {
         "(no message)".into()
     } else {
-        message.chars().take(500).collect()
+        sanitize(&message, text::MESSAGE_CAP)
     })
 }
 
@@ -467,6 +488,22 @@ mod tests {
         assert!(provides("wasi:io/streams@0.2.0"));
         assert!(!provides("wasi:filesystem/preopens@0.2.6"));
         assert!(!provides("wasi:cli/stdout@0.3.0"));
+    }
+
+    #[test]
+    fn panic_messages_are_sanitised_and_capped() {
+        let stderr = format!(
+            "thread '<unnamed>' panicked at src/lib.rs:1:2:\n\u{1b}[2Jboom\rconnected{}\nnote: x",
+            "x".repeat(10_000)
+        );
+        let message = panic_message(&stderr).unwrap();
+        assert!(
+            message.starts_with("\\u{1b}[2Jboom\\rconnected"),
+            "{message}"
+        );
+        assert!(!text::has_control(&message));
+        assert!(message.len() < text::MESSAGE_CAP + 40);
+        assert!(message.ends_with("more bytes)"), "{message}");
     }
 
     #[test]

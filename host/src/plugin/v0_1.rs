@@ -2,9 +2,14 @@
 //! imports, and conversions between its types and the version-independent host types. A later
 //! contract version gets its own module beside this one; this one stays as it is so 0.1 plugins
 //! keep loading.
+//!
+//! The conversions are where guest text enters the host: free text (messages, the `describe`
+//! fields) is sanitised here ([`super::text::sanitize`]); data fields (ids, hosts, whitelist
+//! entries) are checked in [`super::validate`], which refuses control characters in them.
 
 use super::CallError;
 use super::sandbox::HostState;
+use super::text::{FIELD_CAP, MESSAGE_CAP, sanitize};
 use super::types as host;
 use crate::cloud::Call;
 use wasmtime::Store;
@@ -88,14 +93,17 @@ impl Pre {
             .call_describe(&mut *store)
             .await
             .map_err(CallError::Wasm)?;
+        // Sanitising leaves a valid name or action as it is and an invalid one invalid (an
+        // escape brings a backslash, a cut brings spaces), so validation still refuses it.
+        let field = |s: &str| sanitize(s, FIELD_CAP);
         Ok(host::PluginInfo {
-            name: info.name,
-            version: info.version,
-            datasource_type: info.datasource_type,
-            product: info.product,
-            api_version: info.api_version,
-            actions: info.actions,
-            summary: info.summary,
+            name: field(&info.name),
+            version: field(&info.version),
+            datasource_type: field(&info.datasource_type),
+            product: field(&info.product),
+            api_version: field(&info.api_version),
+            actions: info.actions.iter().map(|a| field(a)).collect(),
+            summary: sanitize(&info.summary, MESSAGE_CAP),
         })
     }
 
@@ -220,7 +228,7 @@ fn location_to_wit(l: &host::Location) -> wit::Location {
 fn location_from_wit(l: wit::Location) -> Result<host::Location, CallError> {
     let vswitch_cidr = l.vswitch_cidr.parse::<ipnet::Ipv4Net>().map_err(|_| {
         CallError::Malformed(format!(
-            "vswitch-cidr {:?} is not an IPv4 CIDR block",
+            "vswitch-cidr `{}` is not an IPv4 CIDR block",
             truncate(&l.vswitch_cidr)
         ))
     })?;
@@ -244,27 +252,55 @@ fn location_from_wit(l: wit::Location) -> Result<host::Location, CallError> {
     })
 }
 
+/// The plugin's own failure, every text sanitised and capped (a message at [`MESSAGE_CAP`]).
 fn failure(e: wit::PluginError) -> CallError {
+    let message = |m: String| sanitize(&m, MESSAGE_CAP);
     CallError::Failure(match e {
-        wit::PluginError::NotFound(m) => host::PluginFailure::NotFound(m),
-        wit::PluginError::InvalidState(m) => host::PluginFailure::InvalidState(m),
-        wit::PluginError::InvalidInput(m) => host::PluginFailure::InvalidInput(m),
-        wit::PluginError::LimitExceeded(m) => host::PluginFailure::LimitExceeded(m),
+        wit::PluginError::NotFound(m) => host::PluginFailure::NotFound(message(m)),
+        wit::PluginError::InvalidState(m) => host::PluginFailure::InvalidState(message(m)),
+        wit::PluginError::InvalidInput(m) => host::PluginFailure::InvalidInput(message(m)),
+        wit::PluginError::LimitExceeded(m) => host::PluginFailure::LimitExceeded(message(m)),
         wit::PluginError::Cloud(c) => host::PluginFailure::Cloud {
-            code: c.code,
-            message: c.message,
-            request_id: c.request_id,
+            code: sanitize(&c.code, FIELD_CAP),
+            message: message(c.message),
+            request_id: sanitize(&c.request_id, FIELD_CAP),
             http_status: c.http_status,
         },
-        wit::PluginError::Other(m) => host::PluginFailure::Other(m),
+        wit::PluginError::Other(m) => host::PluginFailure::Other(message(m)),
     })
 }
 
-/// Guest-supplied text quoted in an error, cut to a readable length.
+/// Guest-supplied text quoted in an error: sanitised, cut to a readable length.
 pub(crate) fn truncate(s: &str) -> String {
-    if s.chars().count() > 80 {
-        format!("{}...", s.chars().take(80).collect::<String>())
-    } else {
-        s.to_string()
+    sanitize(s, 80)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugin::text::has_control;
+
+    #[test]
+    fn failures_are_sanitised_and_capped() {
+        let huge = format!("\u{1b}[2J{}", "E".repeat(40 << 20));
+        let CallError::Failure(host::PluginFailure::Other(m)) =
+            failure(wit::PluginError::Other(huge))
+        else {
+            panic!("not a failure")
+        };
+        assert!(m.starts_with("\\u{1b}[2JEEE"), "{}", &m[..40]);
+        assert!(m.len() < MESSAGE_CAP + 40, "{}", m.len());
+        let CallError::Failure(host::PluginFailure::Cloud { code, message, .. }) =
+            failure(wit::PluginError::Cloud(wit::CloudError {
+                code: "Fake\nINFO".into(),
+                message: "line\r\u{9b}2J".into(),
+                request_id: String::new(),
+                http_status: 500,
+            }))
+        else {
+            panic!("not a cloud failure")
+        };
+        assert_eq!(code, "Fake\\nINFO");
+        assert!(!has_control(&message), "{message}");
     }
 }
