@@ -236,34 +236,48 @@ fn ticks_for(d: Duration) -> u64 {
     ticks.clamp(1, YIELD_EVERY_TICKS)
 }
 
-/// The store's resource limiter: caps linear memory, tables and instances, and remembers that
-/// it refused a memory growth so the runtime can report a memory cap rather than a bare trap.
+/// The store's resource limiter: caps linear memory (all the store's memories together),
+/// tables and instances, and remembers that it refused a memory growth so the runtime can report
+/// a memory cap rather than a bare trap.
 pub(crate) struct Limiter {
     memory_bytes: usize,
+    /// Bytes of linear memory the store's memories have together, as allowed so far. A store
+    /// lives for one call and memories never shrink, so this only grows. (A growth allowed here
+    /// that wasmtime then fails to perform stays counted: it errs on the safe side.)
+    memory_total: usize,
     pub memory_denied: bool,
 }
 
 impl Limiter {
-    fn new(limits: &Limits) -> Self {
+    pub(crate) fn new(limits: &Limits) -> Self {
         Limiter {
             memory_bytes: limits.memory_bytes(),
+            memory_total: 0,
             memory_denied: false,
         }
     }
 }
 
 impl ResourceLimiter for Limiter {
+    /// Called for every memory the store creates (`current` = 0) and for every growth; a
+    /// component has up to [`limits::MAX_MEMORIES`] memories, and the cap is on their sum.
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.memory_bytes || maximum.is_some_and(|m| desired > m) {
+        let total = self
+            .memory_total
+            .saturating_add(desired.saturating_sub(current));
+        if total > self.memory_bytes || maximum.is_some_and(|m| desired > m) {
             self.memory_denied = true;
             // Trap at once instead of letting the guest's allocator limp on.
-            wasmtime::bail!("memory cap reached: growing linear memory to {desired} bytes");
+            wasmtime::bail!(
+                "memory cap reached: growing linear memory to {desired} bytes would make {total} bytes over all memories"
+            );
         }
+        self.memory_total = total;
         Ok(true)
     }
 
@@ -488,6 +502,39 @@ mod tests {
         assert!(provides("wasi:io/streams@0.2.0"));
         assert!(!provides("wasi:filesystem/preopens@0.2.6"));
         assert!(!provides("wasi:cli/stdout@0.3.0"));
+    }
+
+    #[test]
+    fn the_memory_cap_is_over_all_memories_together() {
+        let mib = 1 << 20;
+        let mut limiter = Limiter::new(&Limits {
+            memory_mib: 4,
+            ..Limits::DEFAULT
+        });
+        // Four memories of 1 MiB each fill the 4 MiB cap exactly.
+        for _ in 0..4 {
+            assert!(limiter.memory_growing(0, mib, None).unwrap());
+        }
+        assert!(!limiter.memory_denied);
+        // A fifth byte anywhere is refused, whichever memory asks.
+        assert!(limiter.memory_growing(mib, mib + 1, None).is_err());
+        assert!(limiter.memory_denied);
+
+        let mut limiter = Limiter::new(&Limits {
+            memory_mib: 4,
+            ..Limits::DEFAULT
+        });
+        // One memory growing in steps counts only the growth.
+        assert!(limiter.memory_growing(0, mib, None).unwrap());
+        assert!(limiter.memory_growing(mib, 3 * mib, None).unwrap());
+        assert!(limiter.memory_growing(0, mib, None).unwrap());
+        assert!(limiter.memory_growing(mib, 2 * mib, None).is_err());
+        // Each memory alone was below the cap: the old per-memory check let this through.
+        assert!(limiter.memory_denied);
+
+        // A memory's own declared maximum still holds.
+        let mut limiter = Limiter::new(&Limits::DEFAULT);
+        assert!(limiter.memory_growing(0, 2 * mib, Some(mib)).is_err());
     }
 
     #[test]
