@@ -6,7 +6,7 @@
 use super::BadInput;
 use crate::cloud::{self, AssumeRoleSpec, Caller, Cloud, CloudConfig, CredentialEnv};
 use crate::engine::{Engine, Options, PluginDataSource, Report};
-use crate::plugin::{LimitArgs, LimitOverrides, PluginRuntime};
+use crate::plugin::{LimitArgs, LimitOverrides, Limits, PluginRuntime, RuntimeOptions};
 use crate::spec::{Access, LinkSpec};
 use clap::Args;
 use std::path::PathBuf;
@@ -166,7 +166,23 @@ pub(super) async fn engine(
     };
     let a: Arc<dyn Caller> = Arc::new(a);
 
-    let runtime = PluginRuntime::new()?;
+    // The limits before the plugin is loaded: `max_component_mib` applies to loading itself.
+    let mib = |m: Option<u64>| m.map(|m| u32::try_from(m).unwrap_or(u32::MAX));
+    let overrides = LimitOverrides {
+        deadline_ms: spec.limits.deadline_ms,
+        wall_ms: spec.limits.wall_ms,
+        fuel: spec.limits.fuel,
+        memory_mib: mib(spec.limits.memory_mib),
+        max_component_mib: mib(spec.limits.max_component_mib),
+    }
+    .then(args.limits.overrides());
+    let limits = Limits::DEFAULT
+        .with_overrides(&overrides)
+        .map_err(|e| BadInput(format!("{}: [limits]: {e}", spec.file.display())))?;
+    let runtime = PluginRuntime::with_options(RuntimeOptions {
+        limits,
+        ..RuntimeOptions::default()
+    })?;
     let plugin = runtime.load_file(&args.plugin).await.map_err(|e| {
         if e.is_load_error() {
             anyhow::Error::new(BadInput(e.to_string()))
@@ -174,20 +190,6 @@ pub(super) async fn engine(
             anyhow::Error::new(e)
         }
     })?;
-    let overrides = LimitOverrides {
-        deadline_ms: spec.limits.deadline_ms,
-        fuel: spec.limits.fuel,
-        memory_mib: spec
-            .limits
-            .memory_mib
-            .map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
-    }
-    .then(args.limits.overrides());
-    let limits = plugin
-        .limits()
-        .with_overrides(&overrides)
-        .map_err(|e| BadInput(format!("{}: [limits]: {e}", spec.file.display())))?;
-    let plugin = plugin.with_limits(limits);
     let datasource = Arc::new(PluginDataSource::new(plugin, a.clone()));
     Ok(
         Engine::new(a, Arc::new(b), datasource, spec, args.state_dir.clone())

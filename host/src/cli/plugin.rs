@@ -1,7 +1,7 @@
 //! `plugin inspect`, `plugin validate`, `plugin test`.
 
 use super::BadInput;
-use crate::plugin::{LimitArgs, Plugin, PluginError, PluginRuntime};
+use crate::plugin::{LimitArgs, Limits, Plugin, PluginError, PluginRuntime, RuntimeOptions};
 use crate::testkit;
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
@@ -18,7 +18,11 @@ pub enum PluginCommand {
         limits: LimitArgs,
     },
     /// Load a plugin and check it against the contract.
-    Validate { file: PathBuf },
+    Validate {
+        file: PathBuf,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
     /// Run a plugin against the embedded simulator and report pass/fail per check.
     ///
     /// Checks: discovery matches the scenario; whitelist add is idempotent; remove leaves
@@ -50,12 +54,7 @@ pub async fn run(cmd: PluginCommand) -> anyhow::Result<ExitCode> {
             output,
             limits,
         } => {
-            let plugin = load(&file).await?;
-            let limits = plugin
-                .limits()
-                .with_overrides(&limits.overrides())
-                .map_err(|e| BadInput(e.to_string()))?;
-            let plugin = plugin.with_limits(limits);
+            let plugin = load(&file, &limits).await?;
             match output {
                 super::link::Output::Json => {
                     println!("{}", serde_json::to_string_pretty(&inspect_json(&plugin))?)
@@ -64,8 +63,8 @@ pub async fn run(cmd: PluginCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        PluginCommand::Validate { file } => {
-            let plugin = load(&file).await?;
+        PluginCommand::Validate { file, limits } => {
+            let plugin = load(&file, &limits).await?;
             let info = plugin.info();
             println!(
                 "ok: {}: plugin {} {} (WIT {}), data source {}, {} declared action(s)",
@@ -86,12 +85,7 @@ pub async fn run(cmd: PluginCommand) -> anyhow::Result<ExitCode> {
             output,
             limits,
         } => {
-            let plugin = load(&file).await?;
-            let limits = plugin
-                .limits()
-                .with_overrides(&limits.overrides())
-                .map_err(|e| BadInput(e.to_string()))?;
-            let plugin = plugin.with_limits(limits);
+            let plugin = load(&file, &limits).await?;
             let options = testkit::Options {
                 scenario,
                 instance,
@@ -117,9 +111,16 @@ pub async fn run(cmd: PluginCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Loads a plugin; a file that is not an acceptable plugin is bad input (exit code 2).
-async fn load(file: &Path) -> anyhow::Result<Plugin> {
-    let runtime = PluginRuntime::new()?;
+/// Loads a plugin with the command line's limits (`max_component_mib` applies to loading); a
+/// file that is not an acceptable plugin, or a refused limit, is bad input (exit code 2).
+async fn load(file: &Path, limits: &LimitArgs) -> anyhow::Result<Plugin> {
+    let limits = Limits::DEFAULT
+        .with_overrides(&limits.overrides())
+        .map_err(|e| BadInput(e.to_string()))?;
+    let runtime = PluginRuntime::with_options(RuntimeOptions {
+        limits,
+        ..RuntimeOptions::default()
+    })?;
     runtime.load_file(file).await.map_err(|e| match e {
         e if e.is_load_error() => BadInput(e.to_string()).into(),
         // The plugin loaded but its `describe` failed or answered nonsense: also the file's fault.
@@ -127,6 +128,8 @@ async fn load(file: &Path) -> anyhow::Result<Plugin> {
         | PluginError::Trap { .. }
         | PluginError::Panic { .. }
         | PluginError::Deadline { .. }
+        | PluginError::WallBudget { .. }
+        | PluginError::TooMuchData { .. }
         | PluginError::OutOfFuel { .. }
         | PluginError::MemoryLimit { .. }
         | PluginError::Denied { .. }

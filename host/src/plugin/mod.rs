@@ -15,6 +15,7 @@ mod limits;
 mod loaded;
 mod runtime;
 mod sandbox;
+mod size;
 pub mod text;
 pub mod types;
 mod v0_1;

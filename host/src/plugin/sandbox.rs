@@ -7,7 +7,7 @@
 //! sockets, clocks, random) is stubbed with a function that traps when called, which the runtime
 //! reports as [`PluginError::Denied`](super::PluginError::Denied).
 
-use super::limits::{self, Limits};
+use super::limits::{self, Limits, human_duration};
 use super::text::{self, sanitize};
 use crate::cloud::{Call, Caller, CloudError};
 use std::collections::BTreeSet;
@@ -51,6 +51,12 @@ pub(crate) struct HostState {
     started: Instant,
     deadline: Duration,
     pub deadline_hit: bool,
+    /// The wall-time budget of the whole call, cloud waits included.
+    wall: Duration,
+    /// Set when the wall-time budget ran out (the guest was interrupted, or a cloud call was
+    /// cut off or refused): the call then fails with `PluginError::WallBudget` whatever the
+    /// plugin made of it.
+    pub wall_hit: bool,
     pub stdout: CappedPipe,
     pub stderr: CappedPipe,
     /// Bytes of `host.log` messages written so far (sanitised).
@@ -85,6 +91,8 @@ impl HostState {
             started: Instant::now(),
             deadline: limits.deadline(),
             deadline_hit: false,
+            wall: limits.wall(),
+            wall_hit: false,
             stdout,
             stderr,
             logged: 0,
@@ -96,15 +104,30 @@ impl HostState {
     fn guest_time(&self) -> Duration {
         self.started.elapsed().saturating_sub(self.host_time)
     }
+
+    /// What is left of the wall-time budget; zero once it is used up.
+    fn wall_left(&self) -> Duration {
+        self.wall.saturating_sub(self.started.elapsed())
+    }
 }
 
 impl HostState {
     /// `host.call`: the capability gate, then the invocation's caller. The guest never sees
     /// credentials or signatures; it gets the JSON body or the cloud's error.
+    ///
+    /// Within the call's wall-time budget: once it is used up, calls are refused without being
+    /// sent, and a call in flight when it runs out is cut off (its future dropped); either way
+    /// the guest gets a `dwlink.Budget` error and the call fails with
+    /// [`PluginError::WallBudget`](super::PluginError::WallBudget).
     pub async fn cloud_call(&mut self, call: Call) -> Result<String, CloudError> {
         // Guest-chosen text: sanitised before it reaches a log line or an error.
         let declared = format!("{}:{}", call.product.to_ascii_lowercase(), call.action);
         let shown = sanitize(&declared, text::FIELD_CAP);
+        let (region, product, action) = (
+            call.region.clone(),
+            call.product.clone(),
+            call.action.clone(),
+        );
         let refuse = |code: &str, message: String| CloudError {
             http_status: 0,
             code: code.into(),
@@ -112,9 +135,9 @@ impl HostState {
             request_id: String::new(),
             recommend: String::new(),
             account: String::new(),
-            region: call.region.clone(),
-            product: call.product.clone(),
-            action: call.action.clone(),
+            region: region.clone(),
+            product: product.clone(),
+            action: action.clone(),
         };
         if !self.actions.contains(&declared) {
             tracing::warn!(plugin = %self.plugin, action = %shown, "refused an undeclared action");
@@ -135,10 +158,33 @@ impl HostState {
                 format!("plugin {}: describe must not call the cloud", self.plugin),
             ));
         };
+        let budget = human_duration(self.wall);
+        let left = self.wall_left();
+        if left.is_zero() {
+            self.wall_hit = true;
+            return Err(refuse(
+                "dwlink.Budget",
+                format!(
+                    "plugin {}: the call's wall-time budget of {budget} is used up; dwlink-host refused {shown} without sending it",
+                    self.plugin
+                ),
+            ));
+        }
         tracing::debug!(plugin = %self.plugin, action = %shown, region = %sanitize(&call.region, text::FIELD_CAP), "plugin cloud call");
         let started = Instant::now();
-        let result = caller.call(call).await;
+        let result = tokio::time::timeout(left, caller.call(call)).await;
         self.host_time += started.elapsed();
+        let Ok(result) = result else {
+            self.wall_hit = true;
+            tracing::warn!(plugin = %self.plugin, action = %shown, "cut off a cloud call: the plugin call's wall-time budget of {budget} ran out");
+            return Err(refuse(
+                "dwlink.Budget",
+                format!(
+                    "plugin {}: the call's wall-time budget of {budget} ran out while waiting for {shown}; dwlink-host cut the request off",
+                    self.plugin
+                ),
+            ));
+        };
         let body = result?;
         Ok(serde_json::to_string(&body).unwrap_or_else(|_| "null".into()))
     }
@@ -216,8 +262,11 @@ pub(crate) fn new_store(
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
     store.set_fuel(limits.fuel)?;
+    // wasmtime 48 has no `Config` knob bounding lifted values; its per-store "hostcall fuel"
+    // (default 128 MiB) caps the bytes copied out of the guest per lift: set it from the limits.
+    store.set_hostcall_fuel(limits.lift_bytes());
     // The deadline must be set before instantiating (the default of 0 would fire at once).
-    store.set_epoch_deadline(ticks_for(limits.deadline()));
+    store.set_epoch_deadline(ticks_for(limits.deadline().min(limits.wall())));
     store.epoch_deadline_callback(|mut ctx| {
         let state = ctx.data_mut();
         let used = state.guest_time();
@@ -225,8 +274,16 @@ pub(crate) fn new_store(
             state.deadline_hit = true;
             return Ok(UpdateDeadline::Interrupt);
         }
-        // Cloud waits do not count: check again when the rest of the budget is used up.
-        Ok(UpdateDeadline::Yield(ticks_for(state.deadline - used)))
+        let wall_left = state.wall_left();
+        if wall_left.is_zero() {
+            state.wall_hit = true;
+            return Ok(UpdateDeadline::Interrupt);
+        }
+        // Cloud waits do not count against the deadline but do against the wall budget: check
+        // again when the first of the two can have run out.
+        Ok(UpdateDeadline::Yield(ticks_for(
+            (state.deadline - used).min(wall_left),
+        )))
     });
     Ok(store)
 }

@@ -6,6 +6,8 @@
 //! The conversions are where guest text enters the host: free text (messages, the `describe`
 //! fields) is sanitised here ([`super::text::sanitize`]); data fields (ids, hosts, whitelist
 //! entries) are checked in [`super::validate`], which refuses control characters in them.
+//! The size of what is lifted at all is bounded by the store's hostcall fuel
+//! ([`Limits::lift_bytes`](super::Limits::lift_bytes)).
 
 use super::CallError;
 use super::sandbox::HostState;
