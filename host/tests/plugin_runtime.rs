@@ -598,6 +598,7 @@ struct Logged {
     level: tracing::Level,
     target: String,
     fields: std::collections::BTreeMap<String, String>,
+    thread: std::thread::ThreadId,
 }
 
 /// A tracing layer that keeps every event, for a test to read back.
@@ -621,27 +622,63 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
             level: *event.metadata().level(),
             target: event.metadata().target().into(),
             fields,
+            thread: std::thread::current().id(),
         });
+    }
+}
+
+/// The events the calling thread logs from now on (a `current_thread` test runs the plugin on
+/// its own thread). One global subscriber keeps every event of the test process: with a scoped
+/// `set_default`, an event whose callsite another test's thread registered first could be
+/// missed, as tracing caches a callsite's interest for all threads (it did, now and then).
+struct ThreadLog {
+    all: Capture,
+    thread: std::thread::ThreadId,
+    start: usize,
+}
+
+impl ThreadLog {
+    fn start() -> ThreadLog {
+        use tracing_subscriber::layer::SubscriberExt;
+        static ALL: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
+        let all = ALL
+            .get_or_init(|| {
+                let all = Capture::default();
+                tracing::subscriber::set_global_default(
+                    tracing_subscriber::registry().with(all.clone()),
+                )
+                .expect("no other global subscriber in this test binary");
+                all
+            })
+            .clone();
+        tracing::callsite::rebuild_interest_cache();
+        let start = all.0.lock().unwrap().len();
+        ThreadLog {
+            all,
+            thread: std::thread::current().id(),
+            start,
+        }
+    }
+
+    fn events(&self) -> Vec<Logged> {
+        self.all.0.lock().unwrap()[self.start..]
+            .iter()
+            .filter(|e| e.thread == self.thread)
+            .cloned()
+            .collect()
     }
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn guest_stdout_and_stderr_reach_the_host_log_tagged_with_the_plugin() {
-    use tracing_subscriber::layer::SubscriberExt;
-    let capture = Capture::default();
-    let _log =
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let log = ThreadLog::start();
     let forwarded = |plugin: &str, stream: &str| -> Vec<Logged> {
-        capture
-            .0
-            .lock()
-            .unwrap()
-            .iter()
+        log.events()
+            .into_iter()
             .filter(|e| {
                 e.fields.get("plugin").map(String::as_str) == Some(plugin)
                     && e.fields.get("stream").map(String::as_str) == Some(stream)
             })
-            .cloned()
             .collect()
     };
 
@@ -893,18 +930,11 @@ async fn oversized_components_are_refused_before_compiling() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn plugin_text_reaches_logs_and_errors_sanitised_and_capped() {
-    use tracing_subscriber::layer::SubscriberExt;
-    let capture = Capture::default();
-    let _log =
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let log = ThreadLog::start();
     let events = || -> Vec<Logged> {
-        capture
-            .0
-            .lock()
-            .unwrap()
-            .iter()
+        log.events()
+            .into_iter()
             .filter(|e| e.fields.get("plugin").map(String::as_str) == Some("hostile"))
-            .cloned()
             .collect()
     };
 
