@@ -208,3 +208,45 @@ fn inspect_refuses_limits_above_the_host_maximum() {
         "above the host maximum 512",
     );
 }
+
+#[test]
+fn validate_refuses_a_component_above_the_size_cap_before_compiling() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.wasm");
+    // A valid component header, then zeros up to 33 MiB (a sparse file: cheap to write).
+    std::fs::write(&path, b"\0asm\x0d\0\x01\0").unwrap();
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(33 << 20).unwrap();
+    refused(
+        &["plugin", "validate", path.to_str().unwrap()],
+        "more than the 32 MiB a plugin component may have",
+    );
+    // The cap is a limit like the others: lowered on the command line, and bounded.
+    let small = dir.path().join("small.wasm");
+    std::fs::write(&small, b"\0asm\x0d\0\x01\0").unwrap();
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&small)
+        .unwrap();
+    file.set_len((1 << 20) + 1).unwrap();
+    refused(
+        &[
+            "plugin",
+            "validate",
+            small.to_str().unwrap(),
+            "--plugin-max-component-mib",
+            "1",
+        ],
+        "more than the 1 MiB a plugin component may have",
+    );
+    refused(
+        &[
+            "plugin",
+            "validate",
+            small.to_str().unwrap(),
+            "--plugin-max-component-mib",
+            "257",
+        ],
+        "above the host maximum 256",
+    );
+}

@@ -7,10 +7,14 @@ mod common;
 use common::{FakeCaller, fixture, rds_caller, runtime};
 use dwlink_host::cloud::{BoxFuture, Call, Caller, CloudError};
 use dwlink_host::engine::{DataSource, PluginDataSource};
+use dwlink_host::plugin::text::{LINE_CAP, MESSAGE_CAP, has_control};
 use dwlink_host::plugin::{
     ConnectionRequest, InstanceRef, LimitOverrides, Limits, PluginError, PluginFailure,
+    PluginRuntime, RuntimeOptions,
 };
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 fn instance(id: &str) -> InstanceRef {
     InstanceRef {
@@ -257,7 +261,7 @@ async fn a_busy_loop_hits_the_deadline_when_fuel_is_plentiful() {
         .with_overrides(&LimitOverrides {
             deadline_ms: Some(300),
             fuel: Some(Limits::MAX.fuel),
-            memory_mib: None,
+            ..Default::default()
         })
         .unwrap();
     let err = hostile
@@ -591,6 +595,7 @@ struct Logged {
     level: tracing::Level,
     target: String,
     fields: std::collections::BTreeMap<String, String>,
+    thread: std::thread::ThreadId,
 }
 
 /// A tracing layer that keeps every event, for a test to read back.
@@ -614,27 +619,63 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
             level: *event.metadata().level(),
             target: event.metadata().target().into(),
             fields,
+            thread: std::thread::current().id(),
         });
+    }
+}
+
+/// The events the calling thread logs from now on (a `current_thread` test runs the plugin on
+/// its own thread). One global subscriber keeps every event of the test process: with a scoped
+/// `set_default`, an event whose callsite another test's thread registered first could be
+/// missed, as tracing caches a callsite's interest for all threads (it did, now and then).
+struct ThreadLog {
+    all: Capture,
+    thread: std::thread::ThreadId,
+    start: usize,
+}
+
+impl ThreadLog {
+    fn start() -> ThreadLog {
+        use tracing_subscriber::layer::SubscriberExt;
+        static ALL: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
+        let all = ALL
+            .get_or_init(|| {
+                let all = Capture::default();
+                tracing::subscriber::set_global_default(
+                    tracing_subscriber::registry().with(all.clone()),
+                )
+                .expect("no other global subscriber in this test binary");
+                all
+            })
+            .clone();
+        tracing::callsite::rebuild_interest_cache();
+        let start = all.0.lock().unwrap().len();
+        ThreadLog {
+            all,
+            thread: std::thread::current().id(),
+            start,
+        }
+    }
+
+    fn events(&self) -> Vec<Logged> {
+        self.all.0.lock().unwrap()[self.start..]
+            .iter()
+            .filter(|e| e.thread == self.thread)
+            .cloned()
+            .collect()
     }
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn guest_stdout_and_stderr_reach_the_host_log_tagged_with_the_plugin() {
-    use tracing_subscriber::layer::SubscriberExt;
-    let capture = Capture::default();
-    let _log =
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let log = ThreadLog::start();
     let forwarded = |plugin: &str, stream: &str| -> Vec<Logged> {
-        capture
-            .0
-            .lock()
-            .unwrap()
-            .iter()
+        log.events()
+            .into_iter()
             .filter(|e| {
                 e.fields.get("plugin").map(String::as_str) == Some(plugin)
                     && e.fields.get("stream").map(String::as_str) == Some(stream)
             })
-            .cloned()
             .collect()
     };
 
@@ -671,4 +712,336 @@ async fn guest_stdout_and_stderr_reach_the_host_log_tagged_with_the_plugin() {
         "{lines:#?}"
     );
     assert!(forwarded("well-behaved", "stderr").is_empty());
+}
+
+/// A caller that answers every call after `delay` (a tokio sleep), counting the calls it got.
+struct SlowCaller {
+    delay: Duration,
+    calls: AtomicUsize,
+}
+
+impl SlowCaller {
+    fn new(delay: Duration) -> Arc<SlowCaller> {
+        Arc::new(SlowCaller {
+            delay,
+            calls: AtomicUsize::new(0),
+        })
+    }
+
+    fn count(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+impl Caller for SlowCaller {
+    fn call(&self, _call: Call) -> BoxFuture<'_, Result<serde_json::Value, CloudError>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let delay = self.delay;
+        Box::pin(async move {
+            tokio::time::sleep(delay).await;
+            Ok(serde_json::json!({"Items": {"DBInstanceAttribute": []}}))
+        })
+    }
+
+    fn account(&self) -> &str {
+        "test-account"
+    }
+}
+
+fn wall(ms: u64) -> Limits {
+    Limits::DEFAULT
+        .with_overrides(&LimitOverrides {
+            wall_ms: Some(ms),
+            ..Default::default()
+        })
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wall_budget_cuts_off_a_cloud_call_that_does_not_answer() {
+    let rt = runtime();
+    let hostile = rt.load_file(&fixture("hostile")).await.unwrap();
+    // The cloud never answers in time; the plugin claims success whatever it gets.
+    let caller = SlowCaller::new(Duration::from_secs(3600));
+    let limited = hostile.with_limits(wall(200));
+    let slow = instance("slow-cloud");
+    let call = limited.discover(caller.clone(), &slow);
+    // Only a guard against hanging the test run: nothing here measures time.
+    let err = tokio::time::timeout(Duration::from_secs(300), call)
+        .await
+        .expect("the wall-time budget must end the call")
+        .unwrap_err();
+    assert_eq!(
+        err,
+        PluginError::WallBudget {
+            plugin: "hostile".into(),
+            call: "discover",
+            budget: Duration::from_millis(200),
+        }
+    );
+    assert!(
+        err.to_string().starts_with(
+            "plugin hostile: discover: exceeded its 200 ms wall-time budget (cloud waits included)"
+        ),
+        "{err}"
+    );
+    assert_eq!(caller.count(), 1);
+    still_serving(&rt).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wall_budget_stops_a_plugin_that_calls_the_cloud_in_a_loop() {
+    let rt = runtime();
+    let hostile = rt.load_file(&fixture("hostile")).await.unwrap();
+    // Each answer takes at least 20 ms, so a 300 ms budget lets at most 15 calls finish and
+    // one more start; the plugin ignores every error (dwlink.Budget included) and loops on.
+    let caller = SlowCaller::new(Duration::from_millis(20));
+    let err = hostile
+        .with_limits(wall(300))
+        .discover(caller.clone(), &instance("many-calls"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PluginError::WallBudget {
+                call: "discover",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let calls = caller.count();
+    assert!(
+        (1..=16).contains(&calls),
+        "{calls} calls reached the caller"
+    );
+    still_serving(&rt).await;
+}
+
+/// Writes a file that starts like a component and is `size` bytes long (sparse: cheap).
+fn sparse_component(dir: &std::path::Path, name: &str, size: u64) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, b"\0asm\x0d\0\x01\0").unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(size)
+        .unwrap();
+    path
+}
+
+fn leb(mut n: u64, out: &mut Vec<u8>) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn section(id: u8, body: &[u8], out: &mut Vec<u8>) {
+    out.push(id);
+    leb(body.len() as u64, out);
+    out.extend_from_slice(body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_components_are_refused_before_compiling() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    // Above the default 32 MiB: refused from its size alone, before it is read or compiled.
+    let path = sparse_component(dir.path(), "huge.wasm", 33 << 20);
+    let err = rt.load_file(&path).await.err().unwrap();
+    assert_eq!(
+        err,
+        PluginError::TooLarge {
+            path: path.display().to_string(),
+            size: 33 << 20,
+            limit: 32 << 20,
+        }
+    );
+    assert!(err.is_load_error());
+    assert!(err.to_string().contains("max_component_mib"), "{err}");
+
+    // A lowered cap applies to bytes handed over directly too.
+    let small = PluginRuntime::with_options(RuntimeOptions {
+        cache_dir: None,
+        limits: Limits {
+            max_component_mib: 1,
+            ..Limits::DEFAULT
+        },
+        ..RuntimeOptions::default()
+    })
+    .unwrap();
+    let bytes = std::fs::read(fixture("well-behaved")).unwrap();
+    small.load("well-behaved.wasm", &bytes).await.unwrap();
+    let mut padded = bytes.clone();
+    padded.resize((1 << 20) + 1, 0);
+    let err = small.load("padded.wasm", &padded).await.err().unwrap();
+    assert!(
+        matches!(err, PluginError::TooLarge { size, .. } if size == (1 << 20) + 1),
+        "{err}"
+    );
+
+    // Small enough on disk but 8.5 MiB of code (17 functions of 512 KiB): refused from its
+    // code section's size, before compiling.
+    let mut code = Vec::new();
+    leb(17, &mut code);
+    for _ in 0..17 {
+        let body = 512 << 10;
+        leb(body, &mut code);
+        code.push(0);
+        code.extend(std::iter::repeat_n(0x01u8, body as usize - 2));
+        code.push(0x0b);
+    }
+    let mut module = b"\0asm\x01\0\0\0".to_vec();
+    let mut version = vec![dwlink_host::plugin::WIT_VERSION_SECTION.len() as u8];
+    version.extend_from_slice(dwlink_host::plugin::WIT_VERSION_SECTION.as_bytes());
+    version.extend_from_slice(b"0.1.0");
+    section(1, &[1, 0x60, 0, 0], &mut module); // one type: [] -> []
+    let mut functions = vec![17u8]; // 17 functions, each of type 0
+    functions.resize(18, 0);
+    section(3, &functions, &mut module);
+    section(0, &version, &mut module);
+    section(10, &code, &mut module);
+    let mut component = b"\0asm\x0d\0\x01\0".to_vec();
+    section(1, &module, &mut component);
+    let err = rt.load("code.wasm", &component).await.err().unwrap();
+    match &err {
+        PluginError::TooMuchCode {
+            what: "bytes of code",
+            found,
+            limit,
+            ..
+        } => assert!(found > limit, "{err}"),
+        other => panic!("expected TooMuchCode, got {other:?}"),
+    }
+    assert!(err.is_load_error());
+    still_serving(&rt).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn plugin_text_reaches_logs_and_errors_sanitised_and_capped() {
+    let log = ThreadLog::start();
+    let events = || -> Vec<Logged> {
+        log.events()
+            .into_iter()
+            .filter(|e| e.fields.get("plugin").map(String::as_str) == Some("hostile"))
+            .collect()
+    };
+
+    let rt = runtime();
+    let hostile = rt.load_file(&fixture("hostile")).await.unwrap();
+    assert_eq!(
+        hostile.info().summary,
+        r"misbehaves on purpose\u{1b}[2J\nplugin well-behaved: connected"
+    );
+
+    // Escapes, a fake "connected" line and embedded newlines in host.log, stdout, stderr and
+    // the error: each shows up escaped, on its own line, tagged with the plugin.
+    let err = hostile
+        .discover(FakeCaller::new().shared(), &instance("escape-log"))
+        .await
+        .unwrap_err();
+    match &err {
+        PluginError::Failure {
+            failure: PluginFailure::NotFound(m),
+            ..
+        } => assert_eq!(
+            m,
+            r"\u{1b}[2J\u{1b}[1;1Hconnected\nINFO dwlink: all good\r\u{0}"
+        ),
+        other => panic!("escape-log: {other:?}"),
+    }
+    assert!(!has_control(&err.to_string()), "{err}");
+    let logged = events();
+    // host.log lines keep their level (WARN here); the host's own DEBUG line about the failed
+    // call carries the plugin's name too.
+    let message = |stream: Option<&str>| -> Vec<String> {
+        logged
+            .iter()
+            .filter(|e| e.fields.get("stream").map(String::as_str) == stream)
+            .filter(|e| stream.is_some() || e.level == tracing::Level::WARN)
+            .map(|e| e.fields["message"].clone())
+            .collect()
+    };
+    assert_eq!(
+        message(None),
+        [
+            r"\u{1b}[2J\u{1b}[Hconnected to rds-mysql: ok\n2030-01-01T00:00:00Z  INFO dwlink: link applied"
+        ]
+    );
+    assert_eq!(
+        message(Some("stdout")),
+        [r"\u{1b}[31mred\u{1b}[0m\rconnected: yes\u{7}"]
+    );
+    assert_eq!(
+        message(Some("stderr")),
+        [r"\u{1b}]0;owned\u{7}stderr \u{9b}2J line"]
+    );
+
+    // A panic message.
+    let err = hostile
+        .discover(FakeCaller::new().shared(), &instance("escape-panic"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        PluginError::Panic {
+            plugin: "hostile".into(),
+            call: "discover",
+            message: r"\u{1b}[2Jboom\rconnected".into()
+        }
+    );
+
+    // A data field with an escape is refused, quoted escaped.
+    let err = hostile
+        .discover(FakeCaller::new().shared(), &instance("escape-zone"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PluginError::Malformed { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains(r"zone `cn-hangzhou-h\u{1b}[2J` contains a control character"),
+        "{err}"
+    );
+
+    // A 40 MiB error message (also logged whole by the plugin) is cut to about 2 KiB.
+    let before = events().len();
+    let err = hostile
+        .discover(FakeCaller::new().shared(), &instance("huge-error"))
+        .await
+        .unwrap_err();
+    let PluginError::Failure {
+        failure: PluginFailure::Other(m),
+        ..
+    } = &err
+    else {
+        panic!("huge-error: {err:?}")
+    };
+    assert!(
+        m.starts_with(r"\u{1b}[2J\u{1b}[2J\u{1b}[2J\u{1b}[2JEEEE"),
+        "{}",
+        &m[..80]
+    );
+    assert!(m.len() <= MESSAGE_CAP + 40, "{} bytes", m.len());
+    assert!(m.ends_with("more bytes)"), "{}", &m[m.len() - 40..]);
+    assert!(err.to_string().len() < MESSAGE_CAP + 200);
+    let huge_lines: Vec<Logged> = events()[before..].to_vec();
+    assert!(!huge_lines.is_empty());
+    for e in &huge_lines {
+        assert!(e.fields["message"].len() <= LINE_CAP + 40, "{e:?}");
+    }
+
+    // Nothing the plugin wrote reached the log with a raw control character.
+    for e in events() {
+        for (k, v) in &e.fields {
+            assert!(!has_control(v), "{k} = {v:?}");
+        }
+    }
 }

@@ -106,19 +106,13 @@ impl ConsentArgs {
         }))
     }
 
-    /// Reads `path` and refuses it (exit 2) unless the policy admits it; returns its bytes,
-    /// so the file that was checked is the file that is loaded.
-    pub fn admit(&self, path: &Path) -> anyhow::Result<Vec<u8>> {
-        let bytes = std::fs::read(path).map_err(|e| {
-            BadInput(format!(
-                "{}: cannot read the plugin file: {e}",
-                path.display()
-            ))
-        })?;
-        if let Some(policy) = self.policy()? {
-            policy.admit(path, &bytes)?;
+    /// Refuses the plugin read from `path` (exit 2) unless the policy admits its bytes; the
+    /// caller loads exactly these bytes, so the file that was checked is the file that runs.
+    pub fn admit(&self, path: &Path, bytes: &[u8]) -> Result<(), BadInput> {
+        match self.policy()? {
+            Some(policy) => policy.admit(path, bytes),
+            None => Ok(()),
         }
-        Ok(bytes)
     }
 }
 
@@ -168,24 +162,24 @@ mod tests {
     fn no_policy_admits_everything_and_a_policy_admits_only_its_list() {
         let dir = tempfile::tempdir().unwrap();
         let plugin = dir.path().join("p.wasm");
-        std::fs::write(&plugin, b"plugin bytes").unwrap();
+        let bytes = b"plugin bytes";
         let sha = hex::encode(Sha256::digest(b"plugin bytes"));
         let none = ConsentArgs {
             plugin_policy: Some(dir.path().join("absent.toml")),
             ..Default::default()
         };
         // A named policy file that does not exist is an error, not "no policy".
-        assert!(none.admit(&plugin).is_err());
+        assert!(none.admit(&plugin, bytes).is_err());
         let flag = ConsentArgs {
             allow_plugin: vec![format!("sha256:{sha}")],
             plugin_policy: None,
         };
-        assert_eq!(flag.admit(&plugin).unwrap(), b"plugin bytes");
+        assert!(flag.admit(&plugin, bytes).is_ok());
         let other = ConsentArgs {
             allow_plugin: vec![format!("sha256:{}", "0".repeat(64))],
             plugin_policy: None,
         };
-        let err = other.admit(&plugin).unwrap_err().to_string();
+        let err = other.admit(&plugin, bytes).unwrap_err().to_string();
         assert!(
             err.contains(&sha) && err.contains("not admitted by --allow-plugin"),
             "{err}"
@@ -200,7 +194,7 @@ mod tests {
             plugin_policy: Some(file.clone()),
             ..Default::default()
         };
-        assert!(by_file.admit(&plugin).is_ok());
+        assert!(by_file.admit(&plugin, bytes).is_ok());
         std::fs::write(&file, "[[allow]]\nsha = \"x\"\n").unwrap();
         let err = by_file.policy().unwrap_err().to_string();
         assert!(

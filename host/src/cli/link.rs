@@ -6,7 +6,7 @@
 use super::BadInput;
 use crate::cloud::{self, AssumeRoleSpec, Caller, Cloud, CloudConfig, CredentialEnv};
 use crate::engine::{Engine, Options, PluginDataSource, Report};
-use crate::plugin::{LimitArgs, LimitOverrides, PluginRuntime};
+use crate::plugin::{LimitArgs, LimitOverrides, Limits, PluginRuntime, RuntimeOptions};
 use crate::spec::{Access, LinkSpec};
 use clap::Args;
 use std::path::PathBuf;
@@ -169,31 +169,35 @@ pub(super) async fn engine(
     };
     let a: Arc<dyn Caller> = Arc::new(a);
 
-    // The operator's policy is checked before the plugin is compiled.
-    let bytes = args.consent.admit(&args.plugin)?;
-    let runtime = PluginRuntime::new()?;
-    let label = args.plugin.display().to_string();
-    let plugin = runtime.load(&label, &bytes).await.map_err(|e| {
+    // The limits before the plugin is loaded: `max_component_mib` applies to loading itself.
+    let mib = |m: Option<u64>| m.map(|m| u32::try_from(m).unwrap_or(u32::MAX));
+    let overrides = LimitOverrides {
+        deadline_ms: spec.limits.deadline_ms,
+        wall_ms: spec.limits.wall_ms,
+        fuel: spec.limits.fuel,
+        memory_mib: mib(spec.limits.memory_mib),
+        max_component_mib: mib(spec.limits.max_component_mib),
+    }
+    .then(args.limits.overrides());
+    let limits = Limits::DEFAULT
+        .with_overrides(&overrides)
+        .map_err(|e| BadInput(format!("{}: [limits]: {e}", spec.file.display())))?;
+    let runtime = PluginRuntime::with_options(RuntimeOptions {
+        limits,
+        ..RuntimeOptions::default()
+    })?;
+    let load_error = |e: crate::plugin::PluginError| {
         if e.is_load_error() {
             anyhow::Error::new(BadInput(e.to_string()))
         } else {
             anyhow::Error::new(e)
         }
-    })?;
-    let overrides = LimitOverrides {
-        deadline_ms: spec.limits.deadline_ms,
-        fuel: spec.limits.fuel,
-        memory_mib: spec
-            .limits
-            .memory_mib
-            .map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
-    }
-    .then(args.limits.overrides());
-    let limits = plugin
-        .limits()
-        .with_overrides(&overrides)
-        .map_err(|e| BadInput(format!("{}: [limits]: {e}", spec.file.display())))?;
-    let plugin = plugin.with_limits(limits);
+    };
+    // The size cap, then the operator's policy, both before anything is compiled.
+    let bytes = runtime.read_file(&args.plugin).map_err(load_error)?;
+    args.consent.admit(&args.plugin, &bytes)?;
+    let label = args.plugin.display().to_string();
+    let plugin = runtime.load(&label, &bytes).await.map_err(load_error)?;
     // The read-only commands give the plugin a caller that refuses every write, whatever the
     // gate would allow.
     let plugin_caller: Arc<dyn Caller> = if read_only {

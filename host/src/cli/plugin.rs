@@ -1,7 +1,7 @@
 //! `plugin inspect`, `plugin validate`, `plugin test`.
 
 use super::BadInput;
-use crate::plugin::{LimitArgs, Plugin, PluginError, PluginRuntime};
+use crate::plugin::{LimitArgs, Limits, Plugin, PluginError, PluginRuntime, RuntimeOptions};
 use crate::testkit;
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
@@ -18,7 +18,11 @@ pub enum PluginCommand {
         limits: LimitArgs,
     },
     /// Load a plugin and check it against the contract.
-    Validate { file: PathBuf },
+    Validate {
+        file: PathBuf,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
     /// Run a plugin against the embedded simulator and report pass/fail per check.
     ///
     /// Checks: discovery matches the scenario; whitelist add is idempotent; remove leaves
@@ -52,12 +56,7 @@ pub async fn run(cmd: PluginCommand) -> anyhow::Result<ExitCode> {
             output,
             limits,
         } => {
-            let plugin = load(&file).await?;
-            let limits = plugin
-                .limits()
-                .with_overrides(&limits.overrides())
-                .map_err(|e| BadInput(e.to_string()))?;
-            let plugin = plugin.with_limits(limits);
+            let plugin = load(&file, &limits, None).await?;
             match output {
                 super::link::Output::Json => {
                     println!("{}", serde_json::to_string_pretty(&inspect_json(&plugin))?)
@@ -66,8 +65,8 @@ pub async fn run(cmd: PluginCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        PluginCommand::Validate { file } => {
-            let plugin = load(&file).await?;
+        PluginCommand::Validate { file, limits } => {
+            let plugin = load(&file, &limits, None).await?;
             let info = plugin.info();
             println!(
                 "ok: {}: plugin {} {} (WIT {}), data source {}, {} declared action(s)",
@@ -89,13 +88,7 @@ pub async fn run(cmd: PluginCommand) -> anyhow::Result<ExitCode> {
             limits,
             consent,
         } => {
-            let bytes = consent.admit(&file)?;
-            let plugin = load_bytes(&file, &bytes).await?;
-            let limits = plugin
-                .limits()
-                .with_overrides(&limits.overrides())
-                .map_err(|e| BadInput(e.to_string()))?;
-            let plugin = plugin.with_limits(limits);
+            let plugin = load(&file, &limits, Some(&consent)).await?;
             let options = testkit::Options {
                 scenario,
                 instance,
@@ -121,28 +114,40 @@ pub async fn run(cmd: PluginCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Loads a plugin; a file that is not an acceptable plugin is bad input (exit code 2).
-async fn load(file: &Path) -> anyhow::Result<Plugin> {
-    let bytes = std::fs::read(file).map_err(|e| {
-        BadInput(format!(
-            "{}: cannot read the plugin file: {e}",
-            file.display()
-        ))
+/// Loads a plugin with the command line's limits (`max_component_mib` applies to loading),
+/// after the operator's policy when one is given; a file that is not an acceptable plugin, a
+/// refused limit or an unadmitted plugin is bad input (exit code 2).
+async fn load(
+    file: &Path,
+    limits: &LimitArgs,
+    consent: Option<&super::consent::ConsentArgs>,
+) -> anyhow::Result<Plugin> {
+    let limits = Limits::DEFAULT
+        .with_overrides(&limits.overrides())
+        .map_err(|e| BadInput(e.to_string()))?;
+    let runtime = PluginRuntime::with_options(RuntimeOptions {
+        limits,
+        ..RuntimeOptions::default()
     })?;
-    load_bytes(file, &bytes).await
-}
-
-/// Loads a plugin from bytes already read (and admitted); errors as [`load`].
-pub(super) async fn load_bytes(file: &Path, bytes: &[u8]) -> anyhow::Result<Plugin> {
-    let runtime = PluginRuntime::new()?;
     let label = file.display().to_string();
-    runtime.load(&label, bytes).await.map_err(|e| match e {
+    let loaded = match runtime.read_file(file) {
+        Ok(bytes) => {
+            if let Some(consent) = consent {
+                consent.admit(file, &bytes)?;
+            }
+            runtime.load(&label, &bytes).await
+        }
+        Err(e) => Err(e),
+    };
+    loaded.map_err(|e| match e {
         e if e.is_load_error() => BadInput(e.to_string()).into(),
         // The plugin loaded but its `describe` failed or answered nonsense: also the file's fault.
         e @ (PluginError::Malformed { .. }
         | PluginError::Trap { .. }
         | PluginError::Panic { .. }
         | PluginError::Deadline { .. }
+        | PluginError::WallBudget { .. }
+        | PluginError::TooMuchData { .. }
         | PluginError::OutOfFuel { .. }
         | PluginError::MemoryLimit { .. }
         | PluginError::Denied { .. }

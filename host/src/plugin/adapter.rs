@@ -11,6 +11,7 @@ macro_rules! version_adapter {
     () => {
         use super::CallError;
         use super::sandbox::HostState;
+        use super::text::{FIELD_CAP, MESSAGE_CAP, sanitize};
         use super::types as host;
         use crate::cloud::Call;
         use dwlink::plugin::types as wit;
@@ -185,25 +186,35 @@ macro_rules! version_adapter {
         fn vswitch_cidr_from_wit(cidr: &str) -> Result<ipnet::Ipv4Net, CallError> {
             cidr.parse::<ipnet::Ipv4Net>().map_err(|_| {
                 CallError::Malformed(format!(
-                    "vswitch-cidr {:?} is not an IPv4 CIDR block",
+                    "vswitch-cidr `{}` is not an IPv4 CIDR block",
                     super::v0_1::truncate(cidr)
                 ))
             })
         }
 
+        /// A declared name or value shown to people, sanitised and capped.
+        fn field(s: &str) -> String {
+            sanitize(s, FIELD_CAP)
+        }
+
+        /// The plugin's own failure, every text sanitised and capped (a message at
+        /// [`MESSAGE_CAP`]).
         fn failure(e: wit::PluginError) -> CallError {
+            let message = |m: String| sanitize(&m, MESSAGE_CAP);
             CallError::Failure(match e {
-                wit::PluginError::NotFound(m) => host::PluginFailure::NotFound(m),
-                wit::PluginError::InvalidState(m) => host::PluginFailure::InvalidState(m),
-                wit::PluginError::InvalidInput(m) => host::PluginFailure::InvalidInput(m),
-                wit::PluginError::LimitExceeded(m) => host::PluginFailure::LimitExceeded(m),
+                wit::PluginError::NotFound(m) => host::PluginFailure::NotFound(message(m)),
+                wit::PluginError::InvalidState(m) => host::PluginFailure::InvalidState(message(m)),
+                wit::PluginError::InvalidInput(m) => host::PluginFailure::InvalidInput(message(m)),
+                wit::PluginError::LimitExceeded(m) => {
+                    host::PluginFailure::LimitExceeded(message(m))
+                }
                 wit::PluginError::Cloud(c) => host::PluginFailure::Cloud {
-                    code: c.code,
-                    message: c.message,
-                    request_id: c.request_id,
+                    code: sanitize(&c.code, FIELD_CAP),
+                    message: message(c.message),
+                    request_id: sanitize(&c.request_id, FIELD_CAP),
                     http_status: c.http_status,
                 },
-                wit::PluginError::Other(m) => host::PluginFailure::Other(m),
+                wit::PluginError::Other(m) => host::PluginFailure::Other(message(m)),
             })
         }
     };

@@ -8,6 +8,7 @@
 //! modules and components, so it is found wherever it sits.
 
 use super::error::PluginError;
+use super::text::sanitize;
 use wasmparser::{Encoding, Parser, Payload};
 
 /// Name of the custom section carrying the contract version.
@@ -72,8 +73,8 @@ pub fn read_wit_version(path: &str, bytes: &[u8]) -> Result<WitVersion, PluginEr
                             path: path.into(),
                             found: format!(
                                 "{} and {} (two different sections)",
-                                String::from_utf8_lossy(earlier),
-                                String::from_utf8_lossy(&data)
+                                sanitize(&String::from_utf8_lossy(earlier), 40),
+                                sanitize(&String::from_utf8_lossy(&data), 40)
                             ),
                             supported: supported(),
                         });
@@ -91,7 +92,8 @@ pub fn read_wit_version(path: &str, bytes: &[u8]) -> Result<WitVersion, PluginEr
     let text = text.trim_matches(|c: char| c.is_whitespace() || c == '\0');
     WitVersion::parse(text).ok_or_else(|| PluginError::UnsupportedWitVersion {
         path: path.into(),
-        found: text.chars().take(40).collect(),
+        // The plugin's bytes, quoted in an error: sanitised.
+        found: sanitize(text, 40),
         supported: supported(),
     })
 }
@@ -146,6 +148,16 @@ mod tests {
                 found: "9.0.0".into(),
                 supported: "0.1.0, 0.2.0".into()
             }
+        );
+    }
+
+    #[test]
+    fn an_unknown_version_is_quoted_sanitised() {
+        let module = core_module_with_section(WIT_VERSION_SECTION, b"\x1b[2J9.0");
+        let err = read_wit_version("p.wasm", &component_with_module(&module)).unwrap_err();
+        assert!(
+            matches!(&err, PluginError::UnsupportedWitVersion { found, .. } if found == "\\u{1b}[2J9.0"),
+            "{err:?}"
         );
     }
 

@@ -2,7 +2,8 @@
 //! call errors (a call into a loaded plugin failed). Each names the plugin or file, the call,
 //! and what to do.
 
-use super::limits::human_duration;
+use super::limits::{self, human_duration};
+use super::text::{self, sanitize};
 use super::types::PluginFailure;
 use std::time::Duration;
 
@@ -37,6 +38,21 @@ pub enum PluginError {
     MissingWitVersion { path: String },
     #[error("{path}: the component does not compile: {reason}")]
     Compile { path: String, reason: String },
+    #[error(
+        "{path}: the file is {size} bytes, more than the {} MiB a plugin component may have (limit max_component_mib); refused before compiling. Build the plugin with --release (the `plugin` profile strips debug info), or raise max_component_mib in the link file's [limits] or with --plugin-max-component-mib (at most {} MiB)",
+        limit >> 20, limits::Limits::MAX.max_component_mib
+    )]
+    TooLarge { path: String, size: u64, limit: u64 },
+    #[error(
+        "{path}: {found} {what}, more than the {limit} a plugin may have; refused before compiling (compiling that much code takes minutes). Build with --release and opt-level \"s\" and drop unused dependencies"
+    )]
+    TooMuchCode {
+        path: String,
+        /// `functions`, `bytes of code` or `bytes in one function`.
+        what: &'static str,
+        found: u64,
+        limit: u64,
+    },
 
     // ---- call errors ---------------------------------------------------------------------
     #[error("plugin {plugin}: {call}: trapped: {detail}")]
@@ -57,6 +73,16 @@ pub enum PluginError {
         call: &'static str,
         deadline: Duration,
     },
+    #[error(
+        "plugin {plugin}: {call}: exceeded its {} wall-time budget (cloud waits included); if the cloud is that slow, raise wall_ms in the link file's [limits] or --plugin-wall-ms (at most {})",
+        human_duration(*budget),
+        human_duration(limits::Limits::MAX.wall())
+    )]
+    WallBudget {
+        plugin: String,
+        call: &'static str,
+        budget: Duration,
+    },
     #[error("plugin {plugin}: {call}: ran out of fuel ({fuel} units)")]
     OutOfFuel {
         plugin: String,
@@ -68,6 +94,15 @@ pub enum PluginError {
         plugin: String,
         call: &'static str,
         limit_mib: u32,
+    },
+    #[error(
+        "plugin {plugin}: {call}: passed the host a value of more than {} MiB (strings and lists copied out of the sandbox at once are capped at the memory cap, memory_mib, and at most 64 MiB)",
+        limit >> 20
+    )]
+    TooMuchData {
+        plugin: String,
+        call: &'static str,
+        limit: usize,
     },
     #[error("plugin {plugin}: {call}: returned a malformed result: {detail}")]
     Malformed {
@@ -130,6 +165,8 @@ impl PluginError {
                 | PluginError::UnsupportedWitVersion { .. }
                 | PluginError::MissingWitVersion { .. }
                 | PluginError::Compile { .. }
+                | PluginError::TooLarge { .. }
+                | PluginError::TooMuchCode { .. }
         )
     }
 }
@@ -145,13 +182,16 @@ fn denied_hint(import: &str) -> &'static str {
     }
 }
 
-/// Collapses a multi-line message (wasmtime's, a guest's) into one line.
+/// Collapses a multi-line message (wasmtime's, a guest's) into one line, sanitised (a trap's
+/// backtrace quotes function names from the plugin's name section) and capped.
 pub(crate) fn one_line(text: &str) -> String {
-    text.split('\n')
+    let joined = text
+        .split('\n')
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    sanitize(&joined, text::LINE_CAP)
 }
 
 #[cfg(test)]
@@ -213,5 +253,47 @@ mod tests {
     #[test]
     fn one_line_joins_lines() {
         assert_eq!(one_line("a\n  b\n\nc "), "a; b; c");
+        assert_eq!(one_line("at \u{1b}[2Jf\rx"), "at \\u{1b}[2Jf\\rx");
+    }
+
+    #[test]
+    fn new_limits_read_well_and_size_errors_are_load_errors() {
+        let e = PluginError::WallBudget {
+            plugin: "rds-mysql".into(),
+            call: "plan",
+            budget: Duration::from_secs(60),
+        };
+        assert!(
+            e.to_string().starts_with(
+                "plugin rds-mysql: plan: exceeded its 60 s wall-time budget (cloud waits included)"
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("wall_ms"), "{e}");
+        assert!(!e.is_load_error());
+        let e = PluginError::TooLarge {
+            path: "big.wasm".into(),
+            size: 40 << 20,
+            limit: 32 << 20,
+        };
+        assert!(
+            e.to_string()
+                .starts_with("big.wasm: the file is 41943040 bytes, more than the 32 MiB"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("--plugin-max-component-mib"), "{e}");
+        assert!(e.is_load_error());
+        let e = PluginError::TooMuchCode {
+            path: "p.wasm".into(),
+            what: "functions",
+            found: 60_000,
+            limit: 50_000,
+        };
+        assert!(
+            e.to_string()
+                .starts_with("p.wasm: 60000 functions, more than the 50000 a plugin may have"),
+            "{e}"
+        );
+        assert!(e.is_load_error());
     }
 }

@@ -147,6 +147,25 @@ impl Refusal {
         }
     }
 
+    /// The same refusal with its guest-chosen text (action names, parameter values) made safe
+    /// to print: control characters escaped, lengths capped.
+    pub fn sanitized(self) -> Refusal {
+        use super::text::{FIELD_CAP, MESSAGE_CAP, sanitize};
+        match self {
+            Refusal::Undeclared { action } => Refusal::Undeclared {
+                action: sanitize(&action, FIELD_CAP),
+            },
+            Refusal::OutOfScope { action, reason } => Refusal::OutOfScope {
+                action: sanitize(&action, FIELD_CAP),
+                reason: sanitize(&reason, MESSAGE_CAP),
+            },
+            Refusal::Budget { action, reason } => Refusal::Budget {
+                action: sanitize(&action, FIELD_CAP),
+                reason: sanitize(&reason, MESSAGE_CAP),
+            },
+        }
+    }
+
     pub fn action(&self) -> &str {
         match self {
             Refusal::Undeclared { action }

@@ -325,6 +325,14 @@ impl Plugin {
                     reason: reason.clone(),
                 },
             })
+        } else if state.wall_hit {
+            // So is a used-up wall-time budget (the guest was interrupted, or got `dwlink.Budget`
+            // for a cloud call and may have carried on as if nothing happened).
+            Err(PluginError::WallBudget {
+                plugin,
+                call,
+                budget: self.limits.wall(),
+            })
         } else {
             match result {
                 Ok(v) => Ok(v),
@@ -382,6 +390,13 @@ impl Plugin {
                 deadline: self.limits.deadline(),
             };
         }
+        if text.contains(HOSTCALL_FUEL_EXHAUSTED) {
+            return PluginError::TooMuchData {
+                plugin,
+                call,
+                limit: self.limits.lift_bytes(),
+            };
+        }
         if let Some(import) = denied_import(&text) {
             return PluginError::Denied {
                 plugin,
@@ -414,6 +429,11 @@ impl Plugin {
         }
     }
 }
+
+/// What wasmtime 48 says when a value lifted out of the guest is beyond the store's hostcall
+/// fuel (`HostcallFuelExhausted` in `runtime/component/func/options.rs`, a private type: only
+/// its text can be matched).
+const HOSTCALL_FUEL_EXHAUSTED: &str = "fuel allocated for hostcalls has been exhausted";
 
 /// The WASI function named by a denied stub's error, e.g.
 /// ``dwlink sandbox denied `wasi:filesystem/preopens@0.2.6#get-directories` ``.

@@ -19,6 +19,8 @@ mod limits;
 mod loaded;
 mod runtime;
 mod sandbox;
+mod size;
+pub mod text;
 pub mod types;
 mod v0_1;
 mod v0_2;

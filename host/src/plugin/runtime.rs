@@ -6,6 +6,7 @@ use super::error::{PluginError, one_line};
 use super::limits::Limits;
 use super::loaded::{Adapter, Plugin};
 use super::sandbox::{self, HostState, TICK};
+use super::size;
 use super::{v0_1, v0_2};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -129,21 +130,33 @@ impl PluginRuntime {
         self.inner.limits
     }
 
-    /// Loads the plugin at `path` (see [`PluginRuntime::load`]).
+    /// Loads the plugin at `path` (see [`PluginRuntime::load`]); a file above
+    /// `max_component_mib` is refused before it is read.
     pub async fn load_file(&self, path: &Path) -> Result<Plugin, PluginError> {
-        let label = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| PluginError::Io {
-            path: label.clone(),
-            reason: e.to_string(),
-        })?;
-        self.load(&label, &bytes).await
+        let bytes = self.read_file(path)?;
+        self.load(&path.display().to_string(), &bytes).await
     }
 
-    /// Checks `bytes` against the contract and makes it ready to call: the WIT version (before
-    /// anything is compiled), compilation (from the cache when possible), the world, then one
+    /// Reads a plugin file, refusing one over `max_component_mib` before reading it.
+    pub fn read_file(&self, path: &Path) -> Result<Vec<u8>, PluginError> {
+        let label = path.display().to_string();
+        let io = |e: std::io::Error| PluginError::Io {
+            path: label.clone(),
+            reason: e.to_string(),
+        };
+        let size = std::fs::metadata(path).map_err(io)?.len();
+        size::check_file_size(&label, size, &self.inner.limits)?;
+        std::fs::read(path).map_err(io)
+    }
+
+    /// Checks `bytes` against the contract and makes it ready to call. Before anything is
+    /// compiled: the size (`max_component_mib`), the WIT version, the amount of code (the
+    /// compile-cost caps); then compilation (from the cache when possible), the world, and one
     /// `describe` call whose answer is validated and kept.
     pub async fn load(&self, label: &str, bytes: &[u8]) -> Result<Plugin, PluginError> {
+        size::check_file_size(label, bytes.len() as u64, &self.inner.limits)?;
         let version = contract::read_wit_version(label, bytes)?;
+        size::check_code(label, bytes)?;
         let component =
             Component::new(&self.inner.engine, bytes).map_err(|e| PluginError::Compile {
                 path: label.into(),

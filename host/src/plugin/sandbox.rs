@@ -8,7 +8,8 @@
 //! reports as [`PluginError::Denied`](super::PluginError::Denied).
 
 use super::gate::{self, Gate, Refusal, Scope};
-use super::limits::{self, Limits};
+use super::limits::{self, Limits, human_duration};
+use super::text::{self, sanitize};
 use crate::cloud::{Call, Caller, CloudError};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,8 +22,10 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 /// How much guest stdout and stderr is kept per call; the rest is counted and dropped.
 pub(crate) const OUTPUT_CAP: usize = 64 * 1024;
-/// How much of `host.log` output is kept per call.
+/// How much of `host.log` output is kept per call (bytes after sanitising).
 pub(crate) const LOG_CAP: usize = 64 * 1024;
+/// How many `host.log` lines are kept per call (empty messages cost no bytes but are lines).
+pub(crate) const LOG_LINES_CAP: usize = 1024;
 /// The epoch ticker's period.
 pub(crate) const TICK: Duration = Duration::from_millis(10);
 /// The guest yields to the async executor at least this often (in ticks), so one busy plugin
@@ -52,10 +55,18 @@ pub(crate) struct HostState {
     started: Instant,
     deadline: Duration,
     pub deadline_hit: bool,
+    /// The wall-time budget of the whole call, cloud waits included.
+    wall: Duration,
+    /// Set when the wall-time budget ran out (the guest was interrupted, or a cloud call was
+    /// cut off or refused): the call then fails with `PluginError::WallBudget` whatever the
+    /// plugin made of it.
+    pub wall_hit: bool,
     pub stdout: CappedPipe,
     pub stderr: CappedPipe,
-    /// Bytes of `host.log` messages accepted so far.
+    /// Bytes of `host.log` messages written so far (sanitised).
     pub logged: usize,
+    /// `host.log` lines written so far.
+    pub log_lines: usize,
 }
 
 impl HostState {
@@ -86,9 +97,12 @@ impl HostState {
             started: Instant::now(),
             deadline: limits.deadline(),
             deadline_hit: false,
+            wall: limits.wall(),
+            wall_hit: false,
             stdout,
             stderr,
             logged: 0,
+            log_lines: 0,
         }
     }
 
@@ -96,95 +110,131 @@ impl HostState {
     fn guest_time(&self) -> Duration {
         self.started.elapsed().saturating_sub(self.host_time)
     }
+
+    /// What is left of the wall-time budget; zero once it is used up.
+    fn wall_left(&self) -> Duration {
+        self.wall.saturating_sub(self.started.elapsed())
+    }
 }
 
 impl HostState {
     /// `host.call`: the capability gate, then the invocation's caller. The guest never sees
     /// credentials or signatures; it gets the JSON body (scrubbed of credential fields) or the
     /// cloud's error. A refusal is never sent and fails the plugin call.
+    ///
+    /// Within the call's wall-time budget: once it is used up, calls are refused without being
+    /// sent, and a call in flight when it runs out is cut off (its future dropped); either way
+    /// the guest gets a `dwlink.Budget` error and the call fails with
+    /// [`PluginError::WallBudget`](super::PluginError::WallBudget).
     pub async fn cloud_call(&mut self, call: Call) -> Result<String, CloudError> {
-        let refuse = |refusal: &Refusal, plugin: &str| CloudError {
+        // Guest-chosen text: sanitised before it reaches a log line or an error.
+        let shown = sanitize(
+            &format!("{}:{}", call.product.to_ascii_lowercase(), call.action),
+            text::FIELD_CAP,
+        );
+        let error = |code: &str, message: String| CloudError {
             http_status: 0,
-            code: refusal.code().into(),
-            message: refusal.message(plugin),
+            code: code.into(),
+            message,
             request_id: String::new(),
             recommend: String::new(),
             account: String::new(),
-            region: call.region.clone(),
-            product: call.product.clone(),
-            action: call.action.clone(),
+            region: sanitize(&call.region, text::FIELD_CAP),
+            product: sanitize(&call.product, text::FIELD_CAP),
+            action: sanitize(&call.action, text::FIELD_CAP),
         };
         let Some((caller, scope)) = self.caller.clone() else {
-            return Err(CloudError {
-                code: "dwlink.NoCloud".into(),
-                message: format!("plugin {}: describe must not call the cloud", self.plugin),
-                ..refuse(
-                    &Refusal::Undeclared {
-                        action: String::new(),
-                    },
-                    "",
-                )
-            });
+            return Err(error(
+                "dwlink.NoCloud",
+                format!("plugin {}: describe must not call the cloud", self.plugin),
+            ));
         };
         self.calls += 1;
         let checked = if self.calls > gate::MAX_CALLS {
             Err(Refusal::Budget {
-                action: format!("{}:{}", call.product.to_ascii_lowercase(), call.action),
+                action: shown.clone(),
                 reason: format!(
                     "more than {} cloud calls in one plugin call",
                     gate::MAX_CALLS
                 ),
             })
         } else {
-            self.gate.check(&scope, &call)
+            self.gate.check(&scope, &call).map_err(Refusal::sanitized)
         };
         if let Err(refusal) = checked {
             tracing::warn!(plugin = %self.plugin, action = %refusal.action(), code = refusal.code(), "refused a plugin cloud call");
-            let error = refuse(&refusal, &self.plugin);
+            let e = error(refusal.code(), refusal.message(&self.plugin));
             self.refused.get_or_insert(refusal);
-            return Err(error);
+            return Err(e);
         }
-        tracing::debug!(plugin = %self.plugin, action = %call.action, region = %call.region, "plugin cloud call");
+        let budget = human_duration(self.wall);
+        let left = self.wall_left();
+        if left.is_zero() {
+            self.wall_hit = true;
+            return Err(error(
+                "dwlink.Budget",
+                format!(
+                    "plugin {}: the call's wall-time budget of {budget} is used up; dwlink-host refused {shown} without sending it",
+                    self.plugin
+                ),
+            ));
+        }
+        tracing::debug!(plugin = %self.plugin, action = %shown, region = %sanitize(&call.region, text::FIELD_CAP), "plugin cloud call");
         let started = Instant::now();
-        let result = caller.call(call.clone()).await;
+        let result = tokio::time::timeout(left, caller.call(call.clone())).await;
         self.host_time += started.elapsed();
+        let Ok(result) = result else {
+            self.wall_hit = true;
+            tracing::warn!(plugin = %self.plugin, action = %shown, "cut off a cloud call: the plugin call's wall-time budget of {budget} ran out");
+            return Err(error(
+                "dwlink.Budget",
+                format!(
+                    "plugin {}: the call's wall-time budget of {budget} ran out while waiting for {shown}; dwlink-host cut the request off",
+                    self.plugin
+                ),
+            ));
+        };
         if let Err(e) = &result
             && e.code == gate::READ_ONLY_CODE
         {
             self.refused.get_or_insert(Refusal::OutOfScope {
-                action: format!("{}:{}", call.product.to_ascii_lowercase(), call.action),
+                action: shown.clone(),
                 reason: "the command only reads".into(),
             });
         }
         let mut body = result?;
         let removed = gate::scrub(&mut body);
         if removed > 0 {
-            tracing::info!(plugin = %self.plugin, action = %call.action, removed, "removed credential fields from a cloud answer before the plugin saw it");
+            tracing::info!(plugin = %self.plugin, action = %shown, removed, "removed credential fields from a cloud answer before the plugin saw it");
         }
         let text = serde_json::to_string(&body).unwrap_or_else(|_| "null".into());
         self.response_bytes += text.len();
         if self.response_bytes > gate::MAX_RESPONSE_BYTES {
             let refusal = Refusal::Budget {
-                action: format!("{}:{}", call.product.to_ascii_lowercase(), call.action),
+                action: shown,
                 reason: format!(
                     "more than {} MiB of cloud answers in one plugin call",
                     gate::MAX_RESPONSE_BYTES >> 20
                 ),
             };
-            let error = refuse(&refusal, &self.plugin);
+            let e = error(refusal.code(), refusal.message(&self.plugin));
             self.refused.get_or_insert(refusal);
-            return Err(error);
+            return Err(e);
         }
         Ok(text)
     }
 
-    /// `host.log`: one line to the host log, tagged with the plugin's name, within a per-call cap.
+    /// `host.log`: one line to the host log, tagged with the plugin's name, sanitised (escapes
+    /// and newlines shown escaped, at most [`text::LINE_CAP`] bytes), within per-call caps of
+    /// [`LOG_CAP`] bytes and [`LOG_LINES_CAP`] lines.
     pub fn log(&mut self, level: tracing::Level, message: &str) {
-        if self.logged >= LOG_CAP {
+        if self.logged >= LOG_CAP || self.log_lines >= LOG_LINES_CAP {
             return;
         }
+        let room = (LOG_CAP - self.logged).min(text::LINE_CAP);
+        let message = sanitize(message, room);
         self.logged += message.len();
-        let message: String = message.chars().take(4096).collect();
+        self.log_lines += 1;
         let plugin = &*self.plugin;
         match level {
             tracing::Level::TRACE => tracing::trace!(plugin, "{message}"),
@@ -193,20 +243,29 @@ impl HostState {
             tracing::Level::WARN => tracing::warn!(plugin, "{message}"),
             tracing::Level::ERROR => tracing::error!(plugin, "{message}"),
         }
-        if self.logged >= LOG_CAP {
+        if self.logged >= LOG_CAP || self.log_lines >= LOG_LINES_CAP {
             tracing::warn!(
                 plugin,
-                "plugin log cap of {LOG_CAP} bytes reached for this call; further lines dropped"
+                "plugin log cap of {LOG_CAP} bytes or {LOG_LINES_CAP} lines reached for this call; further lines dropped"
             );
         }
     }
 
-    /// Forwards what the guest wrote on stdout and stderr to the host log.
+    /// Forwards what the guest wrote on stdout and stderr to the host log, one event per line,
+    /// tagged with the plugin's name and the stream, each line sanitised.
     pub fn forward_output(&self) {
         let plugin = &*self.plugin;
         for (stream, pipe) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
-            let (text, dropped) = pipe.take();
-            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let (output, mut dropped) = pipe.take();
+            // Escaping can make a line longer: the cap holds for what is written.
+            let mut room = OUTPUT_CAP;
+            for line in output.lines().filter(|l| !l.trim().is_empty()) {
+                if room == 0 {
+                    dropped += line.len() + 1;
+                    continue;
+                }
+                let line = sanitize(line, text::LINE_CAP.min(room));
+                room = room.saturating_sub(line.len());
                 tracing::info!(plugin, stream, "{line}");
             }
             if dropped > 0 {
@@ -238,8 +297,11 @@ pub(crate) fn new_store(
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
     store.set_fuel(limits.fuel)?;
+    // wasmtime 48 has no `Config` knob bounding lifted values; its per-store "hostcall fuel"
+    // (default 128 MiB) caps the bytes copied out of the guest per lift: set it from the limits.
+    store.set_hostcall_fuel(limits.lift_bytes());
     // The deadline must be set before instantiating (the default of 0 would fire at once).
-    store.set_epoch_deadline(ticks_for(limits.deadline()));
+    store.set_epoch_deadline(ticks_for(limits.deadline().min(limits.wall())));
     store.epoch_deadline_callback(|mut ctx| {
         let state = ctx.data_mut();
         let used = state.guest_time();
@@ -247,8 +309,16 @@ pub(crate) fn new_store(
             state.deadline_hit = true;
             return Ok(UpdateDeadline::Interrupt);
         }
-        // Cloud waits do not count: check again when the rest of the budget is used up.
-        Ok(UpdateDeadline::Yield(ticks_for(state.deadline - used)))
+        let wall_left = state.wall_left();
+        if wall_left.is_zero() {
+            state.wall_hit = true;
+            return Ok(UpdateDeadline::Interrupt);
+        }
+        // Cloud waits do not count against the deadline but do against the wall budget: check
+        // again when the first of the two can have run out.
+        Ok(UpdateDeadline::Yield(ticks_for(
+            (state.deadline - used).min(wall_left),
+        )))
     });
     Ok(store)
 }
@@ -258,34 +328,48 @@ fn ticks_for(d: Duration) -> u64 {
     ticks.clamp(1, YIELD_EVERY_TICKS)
 }
 
-/// The store's resource limiter: caps linear memory, tables and instances, and remembers that
-/// it refused a memory growth so the runtime can report a memory cap rather than a bare trap.
+/// The store's resource limiter: caps linear memory (all the store's memories together),
+/// tables and instances, and remembers that it refused a memory growth so the runtime can report
+/// a memory cap rather than a bare trap.
 pub(crate) struct Limiter {
     memory_bytes: usize,
+    /// Bytes of linear memory the store's memories have together, as allowed so far. A store
+    /// lives for one call and memories never shrink, so this only grows. (A growth allowed here
+    /// that wasmtime then fails to perform stays counted: it errs on the safe side.)
+    memory_total: usize,
     pub memory_denied: bool,
 }
 
 impl Limiter {
-    fn new(limits: &Limits) -> Self {
+    pub(crate) fn new(limits: &Limits) -> Self {
         Limiter {
             memory_bytes: limits.memory_bytes(),
+            memory_total: 0,
             memory_denied: false,
         }
     }
 }
 
 impl ResourceLimiter for Limiter {
+    /// Called for every memory the store creates (`current` = 0) and for every growth; a
+    /// component has up to [`limits::MAX_MEMORIES`] memories, and the cap is on their sum.
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.memory_bytes || maximum.is_some_and(|m| desired > m) {
+        let total = self
+            .memory_total
+            .saturating_add(desired.saturating_sub(current));
+        if total > self.memory_bytes || maximum.is_some_and(|m| desired > m) {
             self.memory_denied = true;
             // Trap at once instead of letting the guest's allocator limp on.
-            wasmtime::bail!("memory cap reached: growing linear memory to {desired} bytes");
+            wasmtime::bail!(
+                "memory cap reached: growing linear memory to {desired} bytes would make {total} bytes over all memories"
+            );
         }
+        self.memory_total = total;
         Ok(true)
     }
 
@@ -480,7 +564,7 @@ pub(crate) fn panic_message(stderr: &str) -> Option<String> {
     Some(if message.is_empty() {
         "(no message)".into()
     } else {
-        message.chars().take(500).collect()
+        sanitize(&message, text::MESSAGE_CAP)
     })
 }
 
@@ -510,6 +594,55 @@ mod tests {
         assert!(provides("wasi:io/streams@0.2.0"));
         assert!(!provides("wasi:filesystem/preopens@0.2.6"));
         assert!(!provides("wasi:cli/stdout@0.3.0"));
+    }
+
+    #[test]
+    fn the_memory_cap_is_over_all_memories_together() {
+        let mib = 1 << 20;
+        let mut limiter = Limiter::new(&Limits {
+            memory_mib: 4,
+            ..Limits::DEFAULT
+        });
+        // Four memories of 1 MiB each fill the 4 MiB cap exactly.
+        for _ in 0..4 {
+            assert!(limiter.memory_growing(0, mib, None).unwrap());
+        }
+        assert!(!limiter.memory_denied);
+        // A fifth byte anywhere is refused, whichever memory asks.
+        assert!(limiter.memory_growing(mib, mib + 1, None).is_err());
+        assert!(limiter.memory_denied);
+
+        let mut limiter = Limiter::new(&Limits {
+            memory_mib: 4,
+            ..Limits::DEFAULT
+        });
+        // One memory growing in steps counts only the growth.
+        assert!(limiter.memory_growing(0, mib, None).unwrap());
+        assert!(limiter.memory_growing(mib, 3 * mib, None).unwrap());
+        assert!(limiter.memory_growing(0, mib, None).unwrap());
+        assert!(limiter.memory_growing(mib, 2 * mib, None).is_err());
+        // Each memory alone was below the cap: the old per-memory check let this through.
+        assert!(limiter.memory_denied);
+
+        // A memory's own declared maximum still holds.
+        let mut limiter = Limiter::new(&Limits::DEFAULT);
+        assert!(limiter.memory_growing(0, 2 * mib, Some(mib)).is_err());
+    }
+
+    #[test]
+    fn panic_messages_are_sanitised_and_capped() {
+        let stderr = format!(
+            "thread '<unnamed>' panicked at src/lib.rs:1:2:\n\u{1b}[2Jboom\rconnected{}\nnote: x",
+            "x".repeat(10_000)
+        );
+        let message = panic_message(&stderr).unwrap();
+        assert!(
+            message.starts_with("\\u{1b}[2Jboom\\rconnected"),
+            "{message}"
+        );
+        assert!(!text::has_control(&message));
+        assert!(message.len() < text::MESSAGE_CAP + 40);
+        assert!(message.ends_with("more bytes)"), "{message}");
     }
 
     #[test]

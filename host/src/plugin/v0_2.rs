@@ -16,25 +16,31 @@ pub(crate) const EXPORT: &str = "dwlink:plugin/datasource@0.2.0";
 pub(crate) const IMPORTS: &[&str] = &["dwlink:plugin/host@0.2.0", "dwlink:plugin/types@0.2.0"];
 
 fn plugin_info_from_wit(info: wit::PluginInfo) -> host::PluginInfo {
+    // Every declared name is shown to people (inspect, errors): sanitised like free text; a
+    // name that needed it no longer validates.
     let capabilities: Vec<host::Capability> = info
         .capabilities
         .into_iter()
         .map(|c| host::Capability {
-            product: c.product,
-            version: c.version,
-            action: c.action,
+            product: field(&c.product),
+            version: field(&c.version),
+            action: field(&c.action),
             access: match c.access {
                 wit::Access::Read => host::Access::Read,
                 wit::Access::WhitelistWrite => host::Access::WhitelistWrite,
             },
-            instance_param: c.instance_param,
+            instance_param: c.instance_param.as_deref().map(field),
             whitelist: c.whitelist.map(|w| host::WhitelistParams {
-                group_param: w.group_param,
-                entries_param: w.entries_param,
-                mode_param: w.mode_param,
-                append_mode: w.append_mode,
-                delete_mode: w.delete_mode,
-                fixed_params: w.fixed_params,
+                group_param: field(&w.group_param),
+                entries_param: field(&w.entries_param),
+                mode_param: field(&w.mode_param),
+                append_mode: field(&w.append_mode),
+                delete_mode: field(&w.delete_mode),
+                fixed_params: w
+                    .fixed_params
+                    .iter()
+                    .map(|(k, v)| (field(k), field(v)))
+                    .collect(),
             }),
         })
         .collect();
@@ -44,12 +50,12 @@ fn plugin_info_from_wit(info: wit::PluginInfo) -> host::PluginInfo {
             .map(host::Capability::declared)
             .collect(),
         capabilities,
-        name: info.name,
-        version: info.version,
-        datasource_type: info.datasource_type,
-        product: info.product,
-        api_version: info.api_version,
-        summary: info.summary,
+        name: field(&info.name),
+        version: field(&info.version),
+        datasource_type: field(&info.datasource_type),
+        product: field(&info.product),
+        api_version: field(&info.api_version),
+        summary: sanitize(&info.summary, MESSAGE_CAP),
     }
 }
 

@@ -86,8 +86,10 @@ pub struct WhitelistSpec {
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     pub deadline_ms: Option<u64>,
+    pub wall_ms: Option<u64>,
     pub fuel: Option<u64>,
     pub memory_mib: Option<u64>,
+    pub max_component_mib: Option<u64>,
 }
 
 /// Client-side call rates for this link (calls per second, per account and API), as written in

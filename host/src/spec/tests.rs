@@ -183,11 +183,14 @@ fn password_is_never_in_the_file() {
 
 #[test]
 fn endpoints_and_limits() {
-    let text =
-        format!("{SEED}\n[endpoints]\nvpc = \"http://127.0.0.1:9000\"\n\n[limits]\nfuel = 1000\n");
+    let text = format!(
+        "{SEED}\n[endpoints]\nvpc = \"http://127.0.0.1:9000\"\n\n[limits]\nfuel = 1000\nwall_ms = 120000\nmax_component_mib = 8\n"
+    );
     let spec = parse(&text).unwrap();
     assert_eq!(spec.endpoints["vpc"], "http://127.0.0.1:9000");
     assert_eq!(spec.limits.fuel, Some(1000));
+    assert_eq!(spec.limits.wall_ms, Some(120000));
+    assert_eq!(spec.limits.max_component_mib, Some(8));
     let text = format!("{SEED}\n[endpoints]\nec2 = \"http://127.0.0.1:9000\"\n");
     let e = err(&text);
     assert_eq!(e.kind, SpecErrorKind::UnknownKey);
