@@ -47,6 +47,9 @@ const CANDIDATES: &[&str] = &[
 pub const DEFAULT_FAULTS: &str = "throttle=0.3,seed=7";
 
 /// Connection fields the test asks for (and expects back unchanged).
+/// `discover` calls after a whitelist change before the instance must be running again. The
+/// simulator moves an instance on by reads (two), so the host polls without sleeping.
+const SETTLE_POLLS: u32 = 10;
 const DATABASE: &str = "dwlink_testkit";
 const USERNAME: &str = "dwlink_testkit";
 const ENV_TYPE: &str = "Prod";
@@ -239,8 +242,9 @@ impl Env {
         let sim = Simulator::start(SimConfig {
             scenario: scenario.clone(),
             faults,
-            // Every change goes through an intermediate status for two reads, so the plugin's
-            // wait-until-Running loop runs, deterministically and without wall-clock waits.
+            // Every change goes through an intermediate status for two reads, so the host's
+            // wait after a change (a 0.1 plugin's own loop) runs, deterministically and without
+            // wall-clock waits.
             timing: Timing::Polls(2),
             ..SimConfig::default()
         })
@@ -403,6 +407,7 @@ impl Run<'_> {
             };
         }
         let writes = env.writes() - writes;
+        self.settle(env).await?;
         let after = self
             .list(env)
             .await
@@ -410,6 +415,25 @@ impl Run<'_> {
         guard::check(self.plugin.name(), &instance.id, &before, &after, change)
             .map_err(|v| v.to_string())?;
         Ok(writes)
+    }
+
+    /// After a change the plugin returns once the product accepted it; the host waits for
+    /// `discover` to report the instance running again (contract 0.2: plugins do not wait; a
+    /// 0.1 plugin has already waited, so one call answers).
+    async fn settle(&mut self, env: &Env) -> Result<(), String> {
+        let instance = self.target.instance();
+        let mut last = String::new();
+        for _ in 0..SETTLE_POLLS {
+            match self.plugin.discover(env.caller.clone(), &instance).await {
+                Ok(location) if location.running => return Ok(()),
+                Ok(location) => last = location.status,
+                Err(e) => return Err(format!("discover after the change: {}", self.noted(e))),
+            }
+        }
+        Err(format!(
+            "after the change the instance was still {last:?} after {SETTLE_POLLS} discover \
+             calls; discover must report running once the product does"
+        ))
     }
 
     /// [`Run::change`] with the step named in the error, e.g. `adding X to group dataworks`.
