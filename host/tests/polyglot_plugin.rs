@@ -1,8 +1,10 @@
 //! The JavaScript example plugin (`examples/plugins/rds-postgresql`, built with componentize-qjs)
 //! loaded through the real plugin runtime, against a fake cloud caller holding the seed
 //! scenario's RDS answers for a PostgreSQL instance. It checks the same contract as the Rust
-//! plugins: discovery, idempotent Append/Delete whitelist changes that leave other entries
-//! alone, errors as values, connection properties without a password.
+//! plugins (0.2): typed capabilities, discovery with the endpoint's VPC address, idempotent
+//! Append/Delete whitelist changes that leave other entries alone and pass the host's capability
+//! gate, no waiting after a change (the host waits), errors as values, connection properties
+//! without a password.
 //!
 //! Needs `target/plugins/rds-postgresql.wasm` (`cargo xtask plugins` builds it when node and npm
 //! are installed); without node and npm the test prints why and passes without checking
@@ -12,8 +14,8 @@ mod common;
 
 use dwlink_host::cloud::{BoxFuture, Call, Caller, CloudError};
 use dwlink_host::plugin::{
-    ConnectionRequest, InstanceRef, Plugin, PluginError, PluginFailure, PluginRuntime,
-    RuntimeOptions,
+    Access, Capability, ConnectionRequest, InstanceRef, Plugin, PluginError, PluginFailure,
+    PluginRuntime, RuntimeOptions, WhitelistParams,
 };
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, VecDeque};
@@ -242,10 +244,10 @@ async fn javascript_rds_postgresql_plugin_keeps_the_contract() {
     let Some(path) = wasm() else { return };
     let plugin = load(&path).await;
 
-    // describe: what it is and exactly the actions it calls.
+    // describe: what it is and exactly the calls it makes, as typed capabilities.
     let info = plugin.info();
     assert_eq!(plugin.name(), "rds-postgresql");
-    assert_eq!(plugin.wit_version(), "0.1.0");
+    assert_eq!(plugin.wit_version(), "0.2.0");
     assert_eq!(info.datasource_type, "postgresql");
     assert_eq!(info.product, "Rds");
     assert_eq!(info.api_version, "2014-08-15");
@@ -257,6 +259,40 @@ async fn javascript_rds_postgresql_plugin_keeps_the_contract() {
             "rds:DescribeDBInstanceIPArrayList",
             "rds:ModifySecurityIps",
             "vpc:DescribeVSwitchAttributes",
+        ]
+    );
+    let read =
+        |product: &str, version: &str, action: &str, instance_param: Option<&str>| Capability {
+            product: product.into(),
+            version: version.into(),
+            action: action.into(),
+            access: Access::Read,
+            instance_param: instance_param.map(Into::into),
+            whitelist: None,
+        };
+    let rds_read = |action| read("Rds", "2014-08-15", action, Some("DBInstanceId"));
+    assert_eq!(
+        info.capabilities,
+        [
+            rds_read("DescribeDBInstanceAttribute"),
+            rds_read("DescribeDBInstanceNetInfo"),
+            rds_read("DescribeDBInstanceIPArrayList"),
+            Capability {
+                product: "Rds".into(),
+                version: "2014-08-15".into(),
+                action: "ModifySecurityIps".into(),
+                access: Access::WhitelistWrite,
+                instance_param: Some("DBInstanceId".into()),
+                whitelist: Some(WhitelistParams {
+                    group_param: "DBInstanceIPArrayName".into(),
+                    entries_param: "SecurityIps".into(),
+                    mode_param: "ModifyMode".into(),
+                    append_mode: "Append".into(),
+                    delete_mode: "Delete".into(),
+                    fixed_params: vec![],
+                }),
+            },
+            read("Vpc", "2016-04-28", "DescribeVSwitchAttributes", None),
         ]
     );
 
@@ -272,6 +308,11 @@ async fn javascript_rds_postgresql_plugin_keeps_the_contract() {
     assert_eq!(location.endpoints[0].host, HOST);
     assert_eq!(location.endpoints[0].port, 5432);
     assert_eq!(location.endpoints[0].role, "primary");
+    assert_eq!(
+        location.endpoints[0].address,
+        Some("192.168.6.40".parse().unwrap()),
+        "the endpoint's VPC address, from IPAddress"
+    );
     assert!(location.running);
     let vsw = cloud.calls_to("DescribeVSwitchAttributes");
     assert_eq!(vsw[0].product, "Vpc");
@@ -299,6 +340,15 @@ async fn javascript_rds_postgresql_plugin_keeps_the_contract() {
             .await
             .unwrap();
     }
+    // The plugin read the status once before the change (after discover's read) and did not
+    // wait after it: the host polls `discover` until the instance is running again.
+    assert_eq!(cloud.calls_to("DescribeDBInstanceAttribute").len(), 2);
+    let mut running = Vec::new();
+    for _ in 0..2 {
+        let l = plugin.discover(cloud.clone(), &instance()).await.unwrap();
+        running.push(l.running);
+    }
+    assert_eq!(running, [false, true]);
     let modify = cloud.calls_to("ModifySecurityIps");
     assert_eq!(modify.len(), 1, "the second add must write nothing");
     assert_eq!(modify[0].params.get("ModifyMode"), Some("Append"));
@@ -382,24 +432,22 @@ async fn javascript_rds_postgresql_plugin_keeps_the_contract() {
     assert_eq!(cloud.groups(), expected, "no failed call changed anything");
     cloud.state.lock().unwrap().failures.clear();
 
-    // An instance that never gets back to Running: the wait is bounded by count (30 re-reads)
-    // and stays well inside the default fuel and deadline of one call.
-    let stuck = FakeRds::seed();
-    stuck.state.lock().unwrap().statuses.extend(
+    // Contract 0.2: the plugin returns once RDS accepts the change and does not wait for the
+    // instance to settle; the host polls `discover`, which reports it not running meanwhile.
+    let busy = FakeRds::seed();
+    busy.state.lock().unwrap().statuses.extend(
         std::iter::once("Running".to_string())
-            .chain(std::iter::repeat_n("Rebooting".to_string(), 40)),
+            .chain(std::iter::repeat_n("ModifyingSecurityIps".to_string(), 40)),
     );
-    let e = failure(
-        plugin
-            .whitelist_add(stuck.clone(), &instance(), "dataworks", &wanted)
-            .await
-            .unwrap_err(),
-    );
-    assert!(
-        matches!(&e, PluginFailure::InvalidState(m) if m.contains("30 status checks")),
-        "{e}"
-    );
-    assert_eq!(stuck.calls_to("DescribeDBInstanceAttribute").len(), 31);
+    plugin
+        .whitelist_add(busy.clone(), &instance(), "dataworks", &wanted)
+        .await
+        .unwrap();
+    assert_eq!(busy.calls_to("DescribeDBInstanceAttribute").len(), 1);
+    assert_eq!(busy.calls_to("ModifySecurityIps").len(), 1);
+    let settling = plugin.discover(busy.clone(), &instance()).await.unwrap();
+    assert!(!settling.running);
+    assert_eq!(settling.status, "ModifyingSecurityIps");
 
     // Connection properties: DataWorks `postgresql`, cross-account instance mode, no password.
     let props = plugin

@@ -5,7 +5,7 @@
 //    host does not enable component-model async; `stubWasi`: every WASI import the engine would
 //    have (clocks, random, filesystem, stdio) becomes a trap inside the component, so the
 //    component imports nothing but `dwlink:plugin/host` and `dwlink:plugin/types`.
-// 2. Appends the custom section `dwlink:wit-version` = `0.1.0` at the component's top level:
+// 2. Appends the custom section `dwlink:wit-version` = `0.2.0` at the component's top level:
 //    the host refuses a plugin without it (it reads the section wherever it sits).
 //
 // OUT defaults to <repo>/target/plugins/rds-postgresql.wasm, beside the Rust plugins.
@@ -20,7 +20,7 @@ const out = resolve(process.argv[2] ?? join(repo, 'target', 'plugins', 'rds-post
 const entry = join(here, 'src', 'plugin.js');
 
 export const WIT_VERSION_SECTION = 'dwlink:wit-version';
-export const WIT_VERSION = '0.1.0';
+export const WIT_VERSION = '0.2.0';
 
 /** Unsigned LEB128, as wasm encodes section and name sizes. */
 function leb128(n) {
@@ -43,7 +43,7 @@ export function customSection(name, content) {
 
 const started = Date.now();
 const { component } = await componentize({
-  witPath: join(repo, 'wit', 'since_v0.1.0'),
+  witPath: join(repo, 'wit', 'since_v0.2.0'),
   world: 'datasource-plugin',
   jsSource: await readFile(entry, 'utf8'),
   jsPath: entry,

@@ -289,8 +289,9 @@ impl Env {
         let sim = Simulator::start(SimConfig {
             scenario: scenario.clone(),
             faults,
-            // Every change goes through an intermediate status for two reads, so the plugin's
-            // wait-until-Running loop runs, deterministically and without wall-clock waits.
+            // Every change goes through an intermediate status for two reads, so the host's
+            // wait after a change (a 0.1 plugin's own loop) runs, deterministically and without
+            // wall-clock waits.
             timing: Timing::Polls(2),
             ..SimConfig::default()
         })

@@ -62,10 +62,9 @@ pub type Properties = serde_json::Map<String, serde_json::Value>;
 /// errors are values ([`PluginError`]) with a message naming the instance and region.
 pub trait Plugin {
     /// Name, version, DataWorks type, product and EXACTLY the calls the plugin makes, as
-    /// capabilities ([`Api::read`], [`Api::whitelist_write`]); the host refuses any other call
-    /// and checks each declared one against the link.
-    /// (Formerly: the actions the plugin calls
-    /// (`product:Action`, product code in lower case). Must not call the cloud.
+    /// capabilities ([`Api::read`], [`Api::whitelist_write`],
+    /// [`vpc::describe_vswitch_attributes`]); the host refuses any other call and checks each
+    /// declared one against the link. Must not call the cloud.
     fn describe() -> PluginInfo;
 
     /// Where the instance lives: region, zone, VPC, vSwitch and its CIDR, private endpoints.
@@ -78,7 +77,8 @@ pub trait Plugin {
     ) -> Result<Vec<WhitelistGroup>, PluginError>;
 
     /// Adds `cidrs` to `group` (created when missing); entries already present are left
-    /// alone and no other entry changes.
+    /// alone and no other entry changes. Returns once the product has accepted the change:
+    /// the host, not the plugin, waits for the instance to be running again.
     fn whitelist_add(
         cloud: &dyn Cloud,
         instance: &InstanceRef,
@@ -86,7 +86,8 @@ pub trait Plugin {
         cidrs: &[String],
     ) -> Result<(), PluginError>;
 
-    /// Removes exactly `cidrs` from `group`; absent entries are ignored.
+    /// Removes exactly `cidrs` from `group`; absent entries are ignored. Returns once the
+    /// product has accepted the change (the host waits).
     fn whitelist_remove(
         cloud: &dyn Cloud,
         instance: &InstanceRef,
@@ -95,7 +96,9 @@ pub trait Plugin {
     ) -> Result<(), PluginError>;
 
     /// The DataWorks `ConnectionProperties` object for cross-account instance mode, WITHOUT a
-    /// password (the host adds it; a plugin that sets one is refused).
+    /// password (the host adds it; a plugin that sets one is refused). The identity keys
+    /// (instance id, region, owner UID, role, address, host, port, environment, password)
+    /// belong to the host: set them only to the request's values, or leave them out.
     fn connection_properties(
         cloud: &dyn Cloud,
         request: &ConnectionRequest,

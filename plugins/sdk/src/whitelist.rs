@@ -1,5 +1,5 @@
-//! Whitelist helpers every plugin needs: entry parsing, idempotent add/remove plans within the
-//! product's limits, and waiting (by count: there is no clock) until an instance is ready.
+//! Whitelist helpers every plugin needs: entry parsing and idempotent add/remove plans within
+//! the product's limits. Plugins do not wait after a change: the host polls `discover`.
 
 use crate::{PluginError, Subject, WhitelistGroup};
 use core::net::Ipv4Addr;

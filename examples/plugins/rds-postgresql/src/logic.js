@@ -1,5 +1,5 @@
 // ApsaraDB RDS for PostgreSQL (DataWorks type `postgresql`, RDS API 2014-08-15), written in
-// JavaScript against the dwlink plugin contract `dwlink:plugin@0.1.0`. It mirrors the Rust
+// JavaScript against the dwlink plugin contract `dwlink:plugin@0.2.0`. It mirrors the Rust
 // `rds-mysql` plugin: discovery, the IP whitelist (Append/Delete only, never Cover) and the
 // DataWorks connection properties in cross-account instance mode.
 //
@@ -17,14 +17,48 @@ const DESCRIBE_NET_INFO = 'DescribeDBInstanceNetInfo';
 const DESCRIBE_IP_ARRAYS = 'DescribeDBInstanceIPArrayList';
 const MODIFY_SECURITY_IPS = 'ModifySecurityIps';
 const DESCRIBE_VSWITCH = 'DescribeVSwitchAttributes';
+/** The request parameter naming the instance in every RDS call. */
+const INSTANCE_PARAM = 'DBInstanceId';
 
 /** RDS whitelist limits: 1000 entries per instance, 200 groups. */
 export const LIMITS = { maxEntries: 1000, maxGroups: 200 };
 
-/** How many times the status is re-read after a change (there is no clock in the sandbox). */
-export const STATUS_CHECKS = 30;
-
 const declared = (api, action) => `${api.product.toLowerCase()}:${action}`;
+
+// ---------------------------------------------------------------------------------------
+// Capabilities: the contract's `capability` record, as componentize-qjs maps it to JS (record
+// fields in camelCase, an enum as its WIT case name, an option as the value or null, a tuple
+// as an array).
+
+/** A read capability: `action` names the link's instance in `instanceParam` (null: none). */
+const read = (api, action, instanceParam) => ({
+  product: api.product,
+  version: api.version,
+  action,
+  access: 'read',
+  instanceParam,
+  whitelist: null,
+});
+
+/** A whitelist-write capability: where the instance, group, entries and mode go. */
+const whitelistWrite = (api, action, instanceParam, whitelist) => ({
+  product: api.product,
+  version: api.version,
+  action,
+  access: 'whitelist-write',
+  instanceParam,
+  whitelist,
+});
+
+/** `ModifySecurityIps`: `ModifyMode` Append or Delete (never Cover), entries in `SecurityIps`. */
+const MODIFY_PARAMS = {
+  groupParam: 'DBInstanceIPArrayName',
+  entriesParam: 'SecurityIps',
+  modeParam: 'ModifyMode',
+  appendMode: 'Append',
+  deleteMode: 'Delete',
+  fixedParams: [],
+};
 
 // ---------------------------------------------------------------------------------------
 // Errors: the contract's `plugin-error` variant, thrown as a value.
@@ -257,7 +291,7 @@ function checkGroupName(s, name) {
 
 function attribute(cloud, instance) {
   const s = instanceSubject(instance);
-  const body = callJson(cloud, s, RDS, DESCRIBE_ATTRIBUTE, instance.region, [['DBInstanceId', instance.id]]);
+  const body = callJson(cloud, s, RDS, DESCRIBE_ATTRIBUTE, instance.region, [[INSTANCE_PARAM, instance.id]]);
   const items = list(body.Items?.DBInstanceAttribute);
   const a = items.find((x) => str(x.DBInstanceId) === '' || str(x.DBInstanceId) === instance.id);
   if (!a) {
@@ -298,20 +332,13 @@ function modify(cloud, instance, group, entries, mode) {
   requireRunning(instance, attribute(cloud, instance));
   cloud.log('info', `${s.describe()}: ${mode} ${entries.join(',')} in whitelist group ${group}`);
   callJson(cloud, s, RDS, MODIFY_SECURITY_IPS, instance.region, [
-    ['DBInstanceId', instance.id],
-    ['DBInstanceIPArrayName', group],
-    ['ModifyMode', mode],
-    ['SecurityIps', entries.join(',')],
+    [INSTANCE_PARAM, instance.id],
+    [MODIFY_PARAMS.groupParam, group],
+    [MODIFY_PARAMS.modeParam, mode],
+    [MODIFY_PARAMS.entriesParam, entries.join(',')],
   ]);
-  // The instance may be in a transient status while the change applies.
-  let last = '';
-  for (let n = 0; n < STATUS_CHECKS; n++) {
-    last = attribute(cloud, instance).status;
-    if (last === 'Running') return;
-  }
-  throw invalidState(`${s.describe()}: the whitelist change was accepted, but the instance was still ` +
-    `${JSON.stringify(last)} after ${STATUS_CHECKS} status checks; run again once it is Running (the change ` +
-    'is not repeated)');
+  // The instance may be in a transient status while the change applies: the host waits for
+  // `discover` to say it is running again.
 }
 
 // ---------------------------------------------------------------------------------------
@@ -321,7 +348,7 @@ function modify(cloud, instance, group, entries, mode) {
 export function makeDatasource(cloud) {
   const whitelistList = (instance) => {
     const s = instanceSubject(instance);
-    const body = callJson(cloud, s, RDS, DESCRIBE_IP_ARRAYS, instance.region, [['DBInstanceId', instance.id]]);
+    const body = callJson(cloud, s, RDS, DESCRIBE_IP_ARRAYS, instance.region, [[INSTANCE_PARAM, instance.id]]);
     return list(body.Items?.DBInstanceIPArray).map((g) => ({
       name: str(g.DBInstanceIPArrayName),
       entries: splitList(g.SecurityIPList),
@@ -337,13 +364,15 @@ export function makeDatasource(cloud) {
         datasourceType: 'postgresql',
         product: RDS.product,
         apiVersion: RDS.version,
-        // Exactly the actions this file calls; the host refuses any other.
-        actions: [
-          declared(RDS, DESCRIBE_ATTRIBUTE),
-          declared(RDS, DESCRIBE_NET_INFO),
-          declared(RDS, DESCRIBE_IP_ARRAYS),
-          declared(RDS, MODIFY_SECURITY_IPS),
-          declared(VPC, DESCRIBE_VSWITCH),
+        // Exactly the calls this file makes; the host refuses any other, and checks each of
+        // these against the link (its instance and region; for the write, its group, the
+        // entries it asked for and Append/Delete only).
+        capabilities: [
+          read(RDS, DESCRIBE_ATTRIBUTE, INSTANCE_PARAM),
+          read(RDS, DESCRIBE_NET_INFO, INSTANCE_PARAM),
+          read(RDS, DESCRIBE_IP_ARRAYS, INSTANCE_PARAM),
+          whitelistWrite(RDS, MODIFY_SECURITY_IPS, INSTANCE_PARAM, MODIFY_PARAMS),
+          read(VPC, DESCRIBE_VSWITCH, null),
         ],
         summary: 'ApsaraDB RDS for PostgreSQL (JavaScript example plugin)',
       };
@@ -359,7 +388,7 @@ export function makeDatasource(cloud) {
         throw invalidState(`${s.describe()} is on the classic network; dwlink connects VPCs only. Switch the ` +
           'instance to a VPC first');
       }
-      const net = callJson(cloud, s, RDS, DESCRIBE_NET_INFO, instance.region, [['DBInstanceId', instance.id]]);
+      const net = callJson(cloud, s, RDS, DESCRIBE_NET_INFO, instance.region, [[INSTANCE_PARAM, instance.id]]);
       const isNormal = (n) => str(n.ConnectionStringType) === '' || str(n.ConnectionStringType) === 'Normal';
       const privateInfos = list(net.DBInstanceNetInfos?.DBInstanceNetInfo)
         .filter((n) => str(n.IPType).toLowerCase() === 'private');
@@ -371,10 +400,16 @@ export function makeDatasource(cloud) {
           throw other(`${s.describe()}: ${declared(RDS, DESCRIBE_NET_INFO)} returned port ` +
             `${JSON.stringify(n.Port)} for ${str(n.ConnectionString)}; expected a TCP port`);
         }
-        return { host: str(n.ConnectionString), port: p, role: isNormal(n) ? 'primary' : 'read-write-splitting' };
+        return {
+          host: str(n.ConnectionString),
+          port: p,
+          role: isNormal(n) ? 'primary' : 'read-write-splitting',
+          // The IPv4 inside the VPC when RDS reports it; the host checks it lies in the vSwitch.
+          address: str(n.IPAddress).trim() || null,
+        };
       });
       if (endpoints.length === 0 && a.connectionString !== '' && port(a.port) !== null) {
-        endpoints.push({ host: a.connectionString, port: port(a.port), role: 'primary' });
+        endpoints.push({ host: a.connectionString, port: port(a.port), role: 'primary', address: null });
       }
       if (endpoints.length === 0) {
         throw invalidState(`${s.describe()} has no private (VPC) endpoint; create an internal endpoint for ` +

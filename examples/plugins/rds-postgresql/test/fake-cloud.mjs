@@ -1,7 +1,10 @@
 // A scripted cloud for the node tests, holding the seed scenario's values for an RDS
 // PostgreSQL instance. It keeps the whitelist as state (ModifySecurityIps applies Append and
-// Delete like the simulator does), records every call, and refuses undeclared actions the way
-// the host does.
+// Delete like the simulator does), records every call, and checks each call against the
+// declared capabilities the way the host's gate does: an undeclared call is refused with
+// `dwlink.UndeclaredAction`; a declared one with another API version, without its instance
+// parameter, or (for a whitelist write) with a mode other than append/delete or a parameter not
+// declared, with `dwlink.OutOfScope`. Refused calls change nothing.
 import { makeDatasource } from '../src/logic.js';
 
 export const ID = 'pgm-bp1simpgsqlsrc00001';
@@ -18,9 +21,33 @@ export class FakeCloud {
     this.statuses = []; // statuses answered before "Running" (one per DescribeDBInstanceAttribute)
     this.engine = 'PostgreSQL';
     this.overrides = new Map(); // product:Action -> raw body
-    this.declared = null;
+    this.capabilities = null;
     this.datasource = makeDatasource(this);
-    this.declared = new Set(this.datasource.describe().actions);
+    this.capabilities = new Map(this.datasource.describe().capabilities
+      .map((c) => [`${c.product.toLowerCase()}:${c.action}`, c]));
+  }
+
+  /** Why the host's gate would refuse `request` (as a cloud-error record), or null. */
+  refusal(action, request, params) {
+    if (this.capabilities === null) return null;
+    const refuse = (code, why) => ({ code, message: `${action}: ${why}`, requestId: '', httpStatus: 0 });
+    const cap = this.capabilities.get(action);
+    if (!cap) return refuse('dwlink.UndeclaredAction', 'not declared');
+    if (cap.version !== request.version) return refuse('dwlink.OutOfScope', `version ${request.version}`);
+    if (cap.instanceParam !== null && !(cap.instanceParam in params)) {
+      return refuse('dwlink.OutOfScope', `${cap.instanceParam} is missing`);
+    }
+    if (cap.access === 'whitelist-write') {
+      const w = cap.whitelist;
+      if (![w.appendMode, w.deleteMode].includes(params[w.modeParam])) {
+        return refuse('dwlink.OutOfScope', `${w.modeParam} = ${params[w.modeParam]}`);
+      }
+      const known = [cap.instanceParam, w.groupParam, w.entriesParam, w.modeParam, 'RegionId',
+        ...w.fixedParams.map(([k]) => k)];
+      const extra = Object.keys(params).filter((k) => !known.includes(k));
+      if (extra.length > 0) return refuse('dwlink.OutOfScope', `undeclared parameters ${extra}`);
+    }
+    return null;
   }
 
   fail(action, code, message = 'scripted failure') {
@@ -40,9 +67,8 @@ export class FakeCloud {
     const action = `${request.product.toLowerCase()}:${request.action}`;
     const params = Object.fromEntries(request.params);
     this.calls.push({ action, params, request });
-    if (this.declared && !this.declared.has(action)) {
-      throw { code: 'dwlink.UndeclaredAction', message: `${action} was not declared`, requestId: '', httpStatus: 0 };
-    }
+    const refused = this.refusal(action, request, params);
+    if (refused) throw refused;
     if (this.failures.has(action)) throw this.failures.get(action);
     if (this.overrides.has(action)) return this.overrides.get(action);
     switch (action) {

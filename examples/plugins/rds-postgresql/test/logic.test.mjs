@@ -16,20 +16,77 @@ function error(fn) {
   assert.fail('expected an error');
 }
 
-test('describe declares exactly the actions it calls', () => {
+test('describe declares exactly the calls it makes, as typed capabilities', () => {
   const cloud = new FakeCloud();
   const info = cloud.datasource.describe();
   assert.equal(info.name, 'rds-postgresql');
   assert.equal(info.datasourceType, 'postgresql');
   assert.equal(info.product, 'Rds');
   assert.equal(info.apiVersion, '2014-08-15');
+  assert.equal(info.actions, undefined, 'contract 0.2 has capabilities, not bare actions');
+  const rds = (action) => ({
+    product: 'Rds', version: '2014-08-15', action, access: 'read', instanceParam: 'DBInstanceId', whitelist: null,
+  });
+  // The shape componentize-qjs lowers into the WIT `capability` record: camelCase fields, the
+  // `access` enum as its case name, options as the value or null, tuples as arrays.
+  assert.deepEqual(info.capabilities, [
+    rds('DescribeDBInstanceAttribute'),
+    rds('DescribeDBInstanceNetInfo'),
+    rds('DescribeDBInstanceIPArrayList'),
+    {
+      product: 'Rds',
+      version: '2014-08-15',
+      action: 'ModifySecurityIps',
+      access: 'whitelist-write',
+      instanceParam: 'DBInstanceId',
+      whitelist: {
+        groupParam: 'DBInstanceIPArrayName',
+        entriesParam: 'SecurityIps',
+        modeParam: 'ModifyMode',
+        appendMode: 'Append',
+        deleteMode: 'Delete',
+        fixedParams: [],
+      },
+    },
+    {
+      product: 'Vpc', version: '2016-04-28', action: 'DescribeVSwitchAttributes', access: 'read',
+      instanceParam: null, whitelist: null,
+    },
+  ]);
   const ds = cloud.datasource;
   ds.discover(INSTANCE);
   ds.whitelistAdd(INSTANCE, 'dataworks', ['172.16.66.0/24']);
   ds.whitelistRemove(INSTANCE, 'dataworks', ['172.16.66.0/24']);
-  assert.deepEqual(new Set(cloud.calls.map((c) => c.action)), new Set(info.actions));
+  const declared = info.capabilities.map((c) => `${c.product.toLowerCase()}:${c.action}`);
+  assert.deepEqual(new Set(cloud.calls.map((c) => c.action)), new Set(declared));
   assert.equal(cloud.calls.length > 0, true);
   assert.deepEqual(cloud.calls.filter((c) => c.request.region !== REGION), []);
+  // Every call that names an instance names the link's, in the declared parameter.
+  for (const { action, params } of cloud.calls) {
+    const cap = info.capabilities.find((c) => `${c.product.toLowerCase()}:${c.action}` === action);
+    if (cap.instanceParam !== null) assert.equal(params[cap.instanceParam], ID, action);
+  }
+});
+
+test('the fake cloud refuses what the host would', () => {
+  const cloud = new FakeCloud();
+  const refused = (request) => {
+    try {
+      cloud.call({ region: REGION, params: [], ...request });
+    } catch (e) {
+      return e.code;
+    }
+    assert.fail('expected a refusal');
+  };
+  assert.equal(refused({ product: 'Sts', version: '2015-04-01', action: 'AssumeRole' }), 'dwlink.UndeclaredAction');
+  assert.equal(refused({ product: 'Rds', version: '2014-08-15', action: 'DescribeDBInstanceAttribute' }),
+    'dwlink.OutOfScope');
+  const modify = (mode) => ({
+    product: 'Rds', version: '2014-08-15', action: 'ModifySecurityIps',
+    params: [['DBInstanceId', ID], ['DBInstanceIPArrayName', 'app'], ['ModifyMode', mode], ['SecurityIps', '1.2.3.4']],
+  });
+  assert.equal(refused(modify('Cover')), 'dwlink.OutOfScope');
+  assert.deepEqual(cloud.groups.get('app'), ['192.168.6.0/24', '192.168.7.15']);
 });
 
 test('discover finds the private endpoint, VPC, vSwitch, zone and CIDR', () => {
@@ -41,11 +98,28 @@ test('discover finds the private endpoint, VPC, vSwitch, zone and CIDR', () => {
     vpcId: 'vpc-bp1simhzvpc000000001',
     vswitchId: 'vsw-bp1simhzvsw00000000h',
     vswitchCidr: '192.168.6.0/24',
-    endpoints: [{ host: HOST, port: 5432, role: 'primary' }],
+    endpoints: [{ host: HOST, port: 5432, role: 'primary', address: '192.168.6.40' }],
     status: 'Running',
     running: true,
   });
   assert.deepEqual(cloud.callsTo('vpc:DescribeVSwitchAttributes'), [{ VSwitchId: 'vsw-bp1simhzvsw00000000h' }]);
+});
+
+test('discover: an endpoint without IPAddress has no address, and the fallback endpoint none either', () => {
+  const noIp = new FakeCloud();
+  noIp.overrides.set('rds:DescribeDBInstanceNetInfo', JSON.stringify({
+    DBInstanceNetInfos: {
+      DBInstanceNetInfo: [{
+        ConnectionString: HOST, IPType: 'Private', Port: '5432', IPAddress: '',
+        VPCId: 'vpc-bp1simhzvpc000000001', VSwitchId: 'vsw-bp1simhzvsw00000000h',
+      }],
+    },
+  }));
+  assert.deepEqual(noIp.datasource.discover(INSTANCE).endpoints, [{ host: HOST, port: 5432, role: 'primary', address: null }]);
+
+  const none = new FakeCloud();
+  none.overrides.set('rds:DescribeDBInstanceNetInfo', JSON.stringify({ DBInstanceNetInfos: { DBInstanceNetInfo: [] } }));
+  assert.deepEqual(none.datasource.discover(INSTANCE).endpoints, [{ host: HOST, port: 5432, role: 'primary', address: null }]);
 });
 
 test('discover refuses another engine, the classic network and a missing instance', () => {
@@ -109,28 +183,35 @@ test('whitelist add appends only what is missing, and a second run writes nothin
   assert.ok(cloud.logs.some(([, m]) => m.includes('nothing to do')));
 });
 
-test('whitelist add creates a new group and waits until the instance is Running again', () => {
+test('whitelist add creates a new group and returns once RDS accepts it: the host waits', () => {
   const cloud = new FakeCloud();
   cloud.statuses = ['Running', 'ModifyingSecurityIps', 'ModifyingSecurityIps'];
   cloud.datasource.whitelistAdd(INSTANCE, 'dataworks', ['172.16.66.0/24']);
   assert.deepEqual(cloud.groups.get('dataworks'), ['172.16.66.0/24']);
-  // One read before the change, then reads until Running.
-  assert.equal(cloud.callsTo('rds:DescribeDBInstanceAttribute').length, 4);
+  // One status read before the change, none after it (contract 0.2: the host polls discover).
+  assert.equal(cloud.callsTo('rds:DescribeDBInstanceAttribute').length, 1);
+  assert.equal(cloud.callsTo('rds:ModifySecurityIps').length, 1);
 });
 
-test('whitelist changes need a Running instance, and the wait is bounded', () => {
+test('whitelist changes need a Running instance', () => {
   const stopped = new FakeCloud();
   stopped.statuses = ['Stopped'];
   const e = error(() => stopped.datasource.whitelistAdd(INSTANCE, 'dataworks', ['172.16.66.0/24']));
   assert.equal(e.tag, 'invalid-state');
   assert.equal(stopped.callsTo('rds:ModifySecurityIps').length, 0);
 
-  const stuck = new FakeCloud();
-  stuck.statuses = ['Running', ...Array(40).fill('Rebooting')];
-  const s = error(() => stuck.datasource.whitelistAdd(INSTANCE, 'dataworks', ['172.16.66.0/24']));
-  assert.equal(s.tag, 'invalid-state');
-  assert.match(s.val, /after 30 status checks/);
-  assert.equal(stuck.callsTo('rds:DescribeDBInstanceAttribute').length, 31);
+  const busy = new FakeCloud();
+  busy.statuses = ['ModifyingSecurityIps'];
+  assert.equal(error(() => busy.datasource.whitelistRemove(INSTANCE, 'app', ['192.168.7.15'])).tag, 'invalid-state');
+  assert.equal(busy.callsTo('rds:ModifySecurityIps').length, 0);
+});
+
+test('a host refusal fails the call as a cloud error naming the refusal', () => {
+  const cloud = new FakeCloud().fail('rds:ModifySecurityIps', 'dwlink.OutOfScope', 'not the link\'s group');
+  const e = error(() => cloud.datasource.whitelistAdd(INSTANCE, 'dataworks', ['172.16.66.0/24']));
+  assert.equal(e.tag, 'cloud');
+  assert.equal(e.val.code, 'dwlink.OutOfScope');
+  assert.match(e.val.message, /dwlink host refusal/);
 });
 
 test('whitelist add refuses bad entries, open-to-all, bad group names and the limits', () => {
