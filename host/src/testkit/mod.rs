@@ -852,6 +852,28 @@ impl Run<'_> {
                 return;
             }
         };
+        // What `run` does with them: the host's merge refuses an identity key set to another
+        // value, or an address naming no endpoint the host verified.
+        let identity = crate::engine::verify::Identity {
+            instance_id: t.db.id.clone(),
+            id_key: crate::engine::verify::Identity::id_key_for(
+                &self.plugin.info().datasource_type,
+            )
+            .into(),
+            region: t.db.region.clone(),
+            owner_uid: t.account.uid.clone(),
+            role_name: t.role_name.clone(),
+            env_type: ENV_TYPE.into(),
+        };
+        if let Err(e) = crate::engine::verify::merge_properties(
+            self.plugin.name(),
+            &properties,
+            &identity,
+            &request.location.endpoints,
+            "",
+        ) {
+            check.fail(e.to_string());
+        }
         let want = [
             ("envType", ENV_TYPE),
             ("regionId", t.db.region.as_str()),
