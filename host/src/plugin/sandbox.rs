@@ -149,6 +149,19 @@ impl HostState {
                 format!("plugin {}: describe must not call the cloud", self.plugin),
             ));
         };
+        // Once the wall-time budget is spent, that is the answer to every later call.
+        let budget = human_duration(self.wall);
+        let left = self.wall_left();
+        if left.is_zero() {
+            self.wall_hit = true;
+            return Err(error(
+                "dwlink.Budget",
+                format!(
+                    "plugin {}: the call's wall-time budget of {budget} is used up; dwlink-host refused {shown} without sending it",
+                    self.plugin
+                ),
+            ));
+        }
         self.calls += 1;
         let checked = if self.calls > gate::MAX_CALLS {
             Err(Refusal::Budget {
@@ -166,18 +179,6 @@ impl HostState {
             let e = error(refusal.code(), refusal.message(&self.plugin));
             self.refused.get_or_insert(refusal);
             return Err(e);
-        }
-        let budget = human_duration(self.wall);
-        let left = self.wall_left();
-        if left.is_zero() {
-            self.wall_hit = true;
-            return Err(error(
-                "dwlink.Budget",
-                format!(
-                    "plugin {}: the call's wall-time budget of {budget} is used up; dwlink-host refused {shown} without sending it",
-                    self.plugin
-                ),
-            ));
         }
         tracing::debug!(plugin = %self.plugin, action = %shown, region = %sanitize(&call.region, text::FIELD_CAP), "plugin cloud call");
         let started = Instant::now();
