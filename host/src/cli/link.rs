@@ -6,7 +6,7 @@
 use super::BadInput;
 use crate::cloud::{self, AssumeRoleSpec, Caller, Cloud, CloudConfig, CredentialEnv};
 use crate::engine::{Engine, Options, PluginDataSource, Report};
-use crate::plugin::{LimitArgs, LimitOverrides, PluginRuntime};
+use crate::plugin::{LimitArgs, LimitOverrides};
 use crate::spec::{Access, LinkSpec};
 use clap::Args;
 use std::path::PathBuf;
@@ -171,15 +171,9 @@ pub(super) async fn engine(
 
     // The operator's policy is checked before the plugin is compiled.
     let bytes = args.consent.admit(&args.plugin)?;
-    let runtime = PluginRuntime::new()?;
-    let label = args.plugin.display().to_string();
-    let plugin = runtime.load(&label, &bytes).await.map_err(|e| {
-        if e.is_load_error() {
-            anyhow::Error::new(BadInput(e.to_string()))
-        } else {
-            anyhow::Error::new(e)
-        }
-    })?;
+    // A plugin whose `describe` fails or declares what validation refuses is bad input, as
+    // for `plugin inspect` (exit 2), before any cloud call.
+    let plugin = super::plugin::load_bytes(&args.plugin, &bytes).await?;
     let overrides = LimitOverrides {
         deadline_ms: spec.limits.deadline_ms,
         fuel: spec.limits.fuel,

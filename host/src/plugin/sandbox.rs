@@ -127,6 +127,19 @@ impl HostState {
             });
         };
         self.calls += 1;
+        // After a refusal the plugin call has failed: nothing more is sent for it, in scope or
+        // not (a plugin that shrugs off a refusal does not get to carry on).
+        if let Some(first) = &self.refused {
+            let mut error = refuse(first, &self.plugin);
+            error.message = format!(
+                "plugin {}: {}:{} not sent: an earlier call of this plugin call ({}) was refused, and dwlink-host sends nothing more for it",
+                self.plugin,
+                call.product.to_ascii_lowercase(),
+                call.action,
+                first.action()
+            );
+            return Err(error);
+        }
         let checked = if self.calls > gate::MAX_CALLS {
             Err(Refusal::Budget {
                 action: format!("{}:{}", call.product.to_ascii_lowercase(), call.action),
