@@ -186,13 +186,9 @@ pub(super) async fn engine(
         limits,
         ..RuntimeOptions::default()
     })?;
-    let load_error = |e: crate::plugin::PluginError| {
-        if e.is_load_error() {
-            anyhow::Error::new(BadInput(e.to_string()))
-        } else {
-            anyhow::Error::new(e)
-        }
-    };
+    // A plugin whose `describe` fails or declares what validation refuses is bad input, as
+    // for `plugin inspect` (exit 2), before any cloud call.
+    let load_error = |e| super::plugin::load_error(&args.plugin, e);
     // The size cap, then the operator's policy, both before anything is compiled.
     let bytes = runtime.read_file(&args.plugin).map_err(load_error)?;
     args.consent.admit(&args.plugin, &bytes)?;

@@ -139,9 +139,14 @@ async fn load(
         }
         Err(e) => Err(e),
     };
-    loaded.map_err(|e| match e {
+    loaded.map_err(|e| load_error(file, e))
+}
+
+/// A plugin that could not be loaded is bad input (exit 2): a file that is not an acceptable
+/// plugin, and also one whose `describe` failed or answered nonsense (the file's fault).
+pub(super) fn load_error(file: &Path, e: PluginError) -> anyhow::Error {
+    match e {
         e if e.is_load_error() => BadInput(e.to_string()).into(),
-        // The plugin loaded but its `describe` failed or answered nonsense: also the file's fault.
         e @ (PluginError::Malformed { .. }
         | PluginError::Trap { .. }
         | PluginError::Panic { .. }
@@ -156,7 +161,7 @@ async fn load(
         | PluginError::Budget { .. }
         | PluginError::Failure { .. }) => BadInput(format!("{}: {e}", file.display())).into(),
         e => anyhow::Error::new(e),
-    })
+    }
 }
 
 fn inspect_json(plugin: &Plugin) -> serde_json::Value {

@@ -239,6 +239,13 @@ impl Walk<'_> {
         // Where the instance is: needed for every CIDR below (plugin discovery in A).
         let location: Location = match self.e.ds.discover(self.e.instance()).await {
             Ok(l) => l,
+            // The plugin tried something it may not: that is no broken hop of the link.
+            Err(e)
+                if e.downcast_ref::<crate::plugin::PluginError>()
+                    .is_some_and(crate::plugin::PluginError::is_refusal) =>
+            {
+                return Err(Halt::Failed(self.e.plugin_err("discover", e)));
+            }
             Err(e) => {
                 return Err(self.broken(
                     At { name: "instance", account: &uid_a, region: ra, id: instance_id },

@@ -111,7 +111,7 @@ pub enum PluginError {
         detail: String,
     },
     #[error(
-        "plugin {plugin}: {call}: called {action}, which it did not declare; the host refused it without sending it"
+        "plugin {plugin}: {call}: called {action}, which it did not declare; the host refused it without sending it (dwlink.UndeclaredAction)"
     )]
     UndeclaredAction {
         plugin: String,
@@ -154,6 +154,17 @@ pub enum PluginError {
 }
 
 impl PluginError {
+    /// True when the capability gate refused a cloud call of the plugin: it tried something
+    /// it may not, which no retry or other reading of the state changes.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            PluginError::UndeclaredAction { .. }
+                | PluginError::OutOfScope { .. }
+                | PluginError::Budget { .. }
+        )
+    }
+
     /// True for errors about the file itself (not a plugin, wrong contract): bad input.
     pub fn is_load_error(&self) -> bool {
         matches!(

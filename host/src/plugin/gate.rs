@@ -233,6 +233,9 @@ impl Gate {
                 cap.version, call.version
             )));
         }
+        // Validation refuses such declarations; the gate does not rely on it.
+        check_api(&call.product, &call.version).map_err(&out)?;
+        check_shape(cap).map_err(&out)?;
         let link = &scope.instance;
         if call.region != link.region {
             return Err(out(format!(
@@ -287,6 +290,159 @@ impl Gate {
                 check_write(w, cap.instance_param.as_deref(), write, &params).map_err(out)
             }
         }
+    }
+}
+
+/// API versions of the products the host knows (lower-case product code). A call goes where
+/// its product says, but a single endpoint (the simulator, a gateway) may route on the version
+/// alone: a known product must use its own versions, and no other product may use them, so
+/// that, e.g., STS's `GetCallerIdentity` cannot be declared as a read of `Rds`.
+const KNOWN_APIS: &[(&str, &[&str])] = &[
+    ("rds", &["2014-08-15"]),
+    ("polardb", &["2017-08-01"]),
+    ("dds", &["2015-12-01"]),
+    ("vpc", &["2016-04-28"]),
+    ("vpcpeer", &["2022-01-01"]),
+    ("cbn", &["2017-09-12"]),
+    ("dataworks-public", &["2020-05-18", "2024-05-18"]),
+    ("sts", &["2015-04-01"]),
+    ("ram", &["2015-05-01"]),
+    ("ims", &["2019-08-15"]),
+    ("kms", &["2016-01-20"]),
+    ("resourcemanager", &["2020-03-31"]),
+];
+
+/// Whether `product` may be called with API `version` (see [`KNOWN_APIS`]).
+pub fn check_api(product: &str, version: &str) -> Result<(), String> {
+    let p = product.to_ascii_lowercase();
+    if let Some((_, versions)) = KNOWN_APIS.iter().find(|(k, _)| *k == p) {
+        if versions.contains(&version) {
+            return Ok(());
+        }
+        return Err(format!(
+            "{product} speaks API version {}, not {version}",
+            versions.join(" or ")
+        ));
+    }
+    if let Some((owner, _)) = KNOWN_APIS.iter().find(|(_, v)| v.contains(&version)) {
+        return Err(format!(
+            "API version {version} is {owner}'s, not {product}'s (an endpoint may route a call on its version)"
+        ));
+    }
+    Ok(())
+}
+
+/// The whitelist products the host knows the parameters of.
+const KNOWN_WHITELIST_PRODUCTS: &[&str] = &["rds", "polardb", "dds"];
+
+/// Fixed parameters the host accepts on the whitelist writes it knows, with their one value.
+const KNOWN_FIXED: &[(&str, &str, &str)] = &[
+    ("polardb", "WhiteListType", "IP"),
+    ("rds", "SecurityIPType", "IPv4"),
+];
+
+/// Whether a declaration puts each parameter where the product reads it. The gate checks the
+/// parameters a capability names; a capability that names made-up ones while the real ones
+/// are left out (the product then falls back to its defaults: group `default`, mode `Cover`)
+/// or fixed to values of the plugin's choosing (another instance, `0.0.0.0/0`) would pass
+/// every check and still leave the link. So a call the host knows (see [`known`]) must be
+/// declared as the host knows it, fixed parameters of a known product must be ones the host
+/// knows, and those of any other product must be plain words (no id, address or list) that
+/// neither repeat a declared parameter nor replace the group.
+pub fn check_shape(c: &Capability) -> Result<(), String> {
+    let product = c.product.to_ascii_lowercase();
+    if let Some(k) = known(&product, &c.action) {
+        if c.access != k.access {
+            return Err(format!(
+                "dwlink-host knows {}:{} as a {}, not a {}",
+                product,
+                c.action,
+                access_word(k.access),
+                access_word(c.access)
+            ));
+        }
+        if c.instance_param != k.instance_param {
+            return Err(format!(
+                "instance-param is {}, but {}:{} names its instance in {}",
+                c.instance_param.as_deref().unwrap_or("none"),
+                product,
+                c.action,
+                k.instance_param.as_deref().unwrap_or("no parameter")
+            ));
+        }
+        if let (Some(w), Some(kw)) = (&c.whitelist, &k.whitelist) {
+            for (field, got, want) in [
+                ("group-param", &w.group_param, &kw.group_param),
+                ("entries-param", &w.entries_param, &kw.entries_param),
+                ("mode-param", &w.mode_param, &kw.mode_param),
+                ("append-mode", &w.append_mode, &kw.append_mode),
+                ("delete-mode", &w.delete_mode, &kw.delete_mode),
+            ] {
+                if got != want {
+                    return Err(format!(
+                        "whitelist {field} is {got}, but {}:{} takes {want}",
+                        product, c.action
+                    ));
+                }
+            }
+        }
+    }
+    let Some(w) = &c.whitelist else {
+        return Ok(());
+    };
+    let declared = [
+        Some(w.group_param.as_str()),
+        Some(w.entries_param.as_str()),
+        Some(w.mode_param.as_str()),
+        c.instance_param.as_deref(),
+        Some("RegionId"),
+    ];
+    for (name, value) in &w.fixed_params {
+        if declared.contains(&Some(name.as_str())) {
+            return Err(format!(
+                "fixed param {name} is also the instance, group, entries, mode or region parameter"
+            ));
+        }
+        if KNOWN_WHITELIST_PRODUCTS.contains(&product.as_str()) {
+            if !KNOWN_FIXED.contains(&(product.as_str(), name.as_str(), value.as_str())) {
+                let allowed: Vec<String> = KNOWN_FIXED
+                    .iter()
+                    .filter(|(p, _, _)| *p == product)
+                    .map(|(_, n, v)| format!("{n} = {v}"))
+                    .collect();
+                return Err(format!(
+                    "fixed param {name} = {value} is not one dwlink-host allows on {}:{} ({})",
+                    product,
+                    c.action,
+                    if allowed.is_empty() {
+                        "none".to_string()
+                    } else {
+                        allowed.join(", ")
+                    }
+                ));
+            }
+            continue;
+        }
+        let word = !value.is_empty()
+            && value.len() <= 32
+            && value.chars().all(|ch| ch.is_ascii_alphabetic());
+        if !word || REPLACING_MODES.contains(&value.to_ascii_lowercase().as_str()) {
+            return Err(format!(
+                "fixed param {name} = {value}: a fixed value must be a plain word (letters only, at most 32), and not a mode that replaces the group, so it cannot name an instance, an address or a list"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Modes that replace a whitelist group instead of appending or deleting.
+const REPLACING_MODES: &[&str] = &["cover", "replace", "set", "overwrite"];
+
+fn access_word(a: Access) -> &'static str {
+    match a {
+        Access::Read => "read",
+        Access::WhitelistWrite => "whitelist-write",
+        Access::Refused => "refused call",
     }
 }
 
@@ -533,9 +689,7 @@ pub fn validate(capabilities: &[Capability]) -> Result<(), String> {
                     ));
                 }
                 for m in [&w.append_mode, &w.delete_mode] {
-                    if ["cover", "replace", "set", "overwrite"]
-                        .contains(&m.to_ascii_lowercase().as_str())
-                    {
+                    if REPLACING_MODES.contains(&m.to_ascii_lowercase().as_str()) {
                         return Err(format!(
                             "{at}: mode {m} replaces the group; only modes that append or delete may be declared"
                         ));
@@ -544,6 +698,8 @@ pub fn validate(capabilities: &[Capability]) -> Result<(), String> {
             }
             Access::Refused => return Err(format!("{at}: unknown access")),
         }
+        check_api(&c.product, &c.version).map_err(|e| format!("{at}: {e}"))?;
+        check_shape(c).map_err(|e| format!("{at}: {e}"))?;
     }
     Ok(())
 }
@@ -924,5 +1080,139 @@ mod tests {
                 .unwrap_err()
                 .contains("declared twice")
         );
+    }
+
+    /// What `tests/fixtures/hostile-cloud-params` declares: writes whose checked parameters
+    /// are made up while the real ones are fixed to the plugin's values or left to the
+    /// product's defaults (group `default`, mode `Cover`).
+    fn smuggling() -> (Capability, Capability) {
+        let mut rds = rds_caps()[1].clone();
+        let w = rds.whitelist.as_mut().unwrap();
+        w.group_param = "IPArrayName".into();
+        w.mode_param = "Mode".into();
+        let mut dds = capabilities_for_v0_1(&["dds:ModifySecurityIps".into()])[0].clone();
+        dds.instance_param = Some("InstanceId".into());
+        let w = dds.whitelist.as_mut().unwrap();
+        w.group_param = "GroupName".into();
+        w.entries_param = "Ips".into();
+        w.fixed_params = vec![
+            ("DBInstanceId".into(), "dds-other".into()),
+            ("SecurityIpGroupName".into(), "default".into()),
+            ("SecurityIps".into(), "0.0.0.0/0".into()),
+        ];
+        (rds, dds)
+    }
+
+    #[test]
+    fn whitelist_writes_must_put_their_parameters_where_the_product_reads_them() {
+        let (rds, dds) = smuggling();
+        let err = validate(std::slice::from_ref(&rds)).unwrap_err();
+        assert!(
+            err.contains(
+                "group-param is IPArrayName, but rds:ModifySecurityIps takes DBInstanceIPArrayName"
+            ),
+            "{err}"
+        );
+        let err = validate(std::slice::from_ref(&dds)).unwrap_err();
+        assert!(err.contains("names its instance in DBInstanceId"), "{err}");
+        // The gate refuses them at call time too, as declared and in scope.
+        let gate = Gate::new(&[rds, dds]);
+        let sneaky = call(
+            "Rds",
+            "2014-08-15",
+            "ModifySecurityIps",
+            &[
+                ("DBInstanceId", ID),
+                ("IPArrayName", "dataworks"),
+                ("Mode", "Append"),
+                ("SecurityIps", CIDR),
+            ],
+        );
+        assert!(reason(gate.check(&add_scope(), &sneaky)).contains("group-param"));
+        let sneaky = call(
+            "Dds",
+            "2015-12-01",
+            "ModifySecurityIps",
+            &[
+                ("InstanceId", ID),
+                ("GroupName", "dataworks"),
+                ("ModifyMode", "Append"),
+                ("Ips", CIDR),
+                ("DBInstanceId", "dds-other"),
+                ("SecurityIpGroupName", "default"),
+                ("SecurityIps", "0.0.0.0/0"),
+            ],
+        );
+        assert!(reason(gate.check(&add_scope(), &sneaky)).contains("instance-param"));
+        // Known products: only the fixed params the host knows.
+        let mut fixed = rds_caps()[1].clone();
+        fixed.whitelist.as_mut().unwrap().fixed_params =
+            vec![("SecurityIPType".into(), "IPv4".into())];
+        assert!(validate(&[fixed.clone()]).is_ok());
+        fixed.whitelist.as_mut().unwrap().fixed_params =
+            vec![("DBInstanceIPArrayAttribute".into(), "hidden".into())];
+        assert!(
+            validate(&[fixed])
+                .unwrap_err()
+                .contains("not one dwlink-host allows")
+        );
+        // Other products: plain words only, never a declared parameter or a replacing mode.
+        let other = |fixed: &[(&str, &str)]| Capability {
+            product: "Gpdb".into(),
+            version: "2016-05-03".into(),
+            action: "ModifySecurityIps".into(),
+            access: Access::WhitelistWrite,
+            instance_param: Some("DBInstanceId".into()),
+            whitelist: Some(WhitelistParams {
+                group_param: "DBInstanceIPArrayName".into(),
+                entries_param: "SecurityIPList".into(),
+                mode_param: "ModifyMode".into(),
+                append_mode: "Append".into(),
+                delete_mode: "Delete".into(),
+                fixed_params: fixed
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            }),
+        };
+        assert!(validate(&[other(&[("SecurityIPType", "IP")])]).is_ok());
+        for (bad, says) in [
+            (("DBInstanceGroupId", "gp-other1"), "plain word"),
+            (("SecurityIPListExtra", "0.0.0.0/0"), "plain word"),
+            (("WriteMode", "Cover"), "plain word"),
+            (("DBInstanceId", "x"), "also the instance"),
+        ] {
+            let err = validate(&[other(&[bad])]).unwrap_err();
+            assert!(err.contains(says), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn an_api_version_belongs_to_its_product() {
+        // STS's identity call dressed up as a read of RDS.
+        let mut disguised =
+            capabilities_for_v0_1(&["rds:DescribeDBInstanceAttribute".into()])[0].clone();
+        disguised.action = "GetCallerIdentity".into();
+        disguised.version = "2015-04-01".into();
+        disguised.instance_param = None;
+        let err = validate(&[disguised.clone()]).unwrap_err();
+        assert!(
+            err.contains("Rds speaks API version 2014-08-15, not 2015-04-01"),
+            "{err}"
+        );
+        let mut unknown = disguised.clone();
+        unknown.product = "Foo".into();
+        let err = validate(&[unknown.clone()]).unwrap_err();
+        assert!(err.contains("API version 2015-04-01 is sts's"), "{err}");
+        let scope = Scope::read(&instance());
+        let gate = Gate::new(&[disguised, unknown]);
+        for product in ["Rds", "Foo"] {
+            let c = call(product, "2015-04-01", "GetCallerIdentity", &[]);
+            assert!(reason(gate.check(&scope, &c)).contains("2015-04-01"));
+        }
+        // A 0.1 plugin's unknown read may use any version, but not another product's.
+        let gate = Gate::new(&capabilities_for_v0_1(&["rds:GetCallerIdentity".into()]));
+        let c = call("Rds", "2015-04-01", "GetCallerIdentity", &[]);
+        assert!(reason(gate.check(&scope, &c)).contains("speaks API version"));
     }
 }

@@ -163,6 +163,18 @@ impl HostState {
             ));
         }
         self.calls += 1;
+        // After a refusal the plugin call has failed: nothing more is sent for it, in scope or
+        // not (a plugin that shrugs off a refusal does not get to carry on).
+        if let Some(first) = &self.refused {
+            return Err(error(
+                first.code(),
+                format!(
+                    "plugin {}: {shown} not sent: an earlier call of this plugin call ({}) was refused, and dwlink-host sends nothing more for it",
+                    self.plugin,
+                    first.action()
+                ),
+            ));
+        }
         let checked = if self.calls > gate::MAX_CALLS {
             Err(Refusal::Budget {
                 action: shown.clone(),
