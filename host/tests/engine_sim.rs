@@ -634,11 +634,14 @@ async fn run_without_yes_and_without_a_terminal_changes_nothing() {
     bench.sim.shutdown().await;
 }
 
-/// A peering deleted behind dwlink's back leaves route entries pointing at it: the next run
-/// refuses before any write and names the stale entry, rather than reporting them as done.
+/// A peering deleted behind dwlink's back leaves route entries pointing at it: `status` says
+/// what was deleted outside dwlink, and the next run repairs the link by creating the peering
+/// anew (a new ClientToken: the old one would bring back the deleted id) and replacing
+/// dwlink's own stale route entries. Destroy then leaves nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_route_to_a_deleted_peering_is_named_not_reused() {
+async fn a_peering_deleted_behind_dwlinks_back_is_recreated_by_run() {
     let bench = Bench::start(Timing::Immediate, 1.0).await;
+    let before = inventory(&bench.state_view());
     let (code, report, stderr) = bench.json("run", "rds-mysql", "seed-peering").await;
     assert_eq!(code, 0, "{report:#}\n{stderr}");
     let peering = bench
@@ -655,15 +658,48 @@ async fn a_route_to_a_deleted_peering_is_named_not_reused() {
             id: peering.clone(),
         })
         .unwrap();
-    let (code, again, _) = bench.json("run", "rds-mysql", "seed-peering").await;
-    assert_ne!(code, 0, "{again:#}");
-    assert_eq!(again["calls"]["write"], 0, "{again:#}");
-    let text = again.to_string();
+    let (code, status, _) = bench.json("status", "rds-mysql", "seed-peering").await;
+    assert_eq!(code, 3, "{status:#}");
+    let deleted: Vec<&Value> = status["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["status"] == "deleted")
+        .collect();
     assert!(
-        text.contains(&peering),
-        "the stale next hop is not named: {again:#}"
+        deleted
+            .iter()
+            .any(|s| s["name"] == "peering.create" && s["resource_ids"][0] == peering.as_str()),
+        "status does not say the peering was deleted outside dwlink: {status:#}"
     );
-    assert!(text.contains("DeleteRouteEntry"), "no fix given: {again:#}");
+
+    let (code, again, stderr) = bench.json("run", "rds-mysql", "seed-peering").await;
+    assert_eq!(code, 0, "{again:#}\n{stderr}");
+    assert_eq!(again["status"], "connected");
+    let view = bench.state_view();
+    let now: Vec<String> = view
+        .of_type("vpc-peer-connection")
+        .map(|p| p.id.clone())
+        .collect();
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert_ne!(now[0], peering, "a new peering, not the deleted one");
+    let custom: Vec<_> = view
+        .of_type("route-entry")
+        .filter(|r| r.attributes["type"] != "System")
+        .map(|r| r.attributes["next_hops"][0]["id"].clone())
+        .collect();
+    assert_eq!(custom.len(), 2, "{custom:?}");
+    assert!(
+        custom.iter().all(|h| h.as_str() == Some(now[0].as_str())),
+        "every route entry points at the new peering: {custom:?}"
+    );
+    let (code, undone, stderr) = bench.json("destroy", "rds-mysql", "seed-peering").await;
+    assert_eq!(code, 0, "{undone:#}\n{stderr}");
+    assert_eq!(
+        inventory(&bench.state_view()).resources,
+        before.resources,
+        "{undone:#}"
+    );
     bench.sim.shutdown().await;
 }
 

@@ -4,12 +4,13 @@
 //! the journal in reverse.
 
 use super::facts::Facts;
-use super::journal::{Entry, EntryState, Journal};
-use super::plan::{self, Action, CallSpec, Op, Plan, Wait};
+use super::journal::{Entry, EntryState, Journal, Memory};
+use super::plan::{self, Action, CallSpec, Op, Plan};
 use super::report::{Report, Status, StepReport};
+use super::wait::WaitError;
 use super::{Engine, EngineError, Side, preflight, verify, whitelist};
-use crate::cloud::{Caller, CloudError};
-use crate::network::{cen, dataworks, json, peer, vpc};
+use crate::cloud::CloudError;
+use crate::network::{dataworks, json};
 use crate::plugin::ConnectionRequest;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::sync::Mutex;
@@ -17,13 +18,15 @@ use std::sync::Mutex;
 impl Engine {
     /// Observe, preflight and plan; nothing is written.
     pub async fn plan(&self) -> Result<(Facts, Plan), EngineError> {
-        let generation = Journal::peek_generation(&self.journal_dir, &self.link_id());
-        self.plan_at(generation).await
+        let memory = Journal::peek_memory(&self.journal_dir, &self.link_id());
+        self.plan_at(&memory).await
     }
 
-    async fn plan_at(&self, generation: u32) -> Result<(Facts, Plan), EngineError> {
+    async fn plan_at(&self, memory: &Memory) -> Result<(Facts, Plan), EngineError> {
         let mut facts = self.observe().await?;
-        facts.generation = generation;
+        facts.generation = memory.generation;
+        facts.attempts = memory.attempts.clone();
+        facts.owned = memory.owned.clone();
         let plan = plan::plan(&self.spec, &facts, &self.ds.info().datasource_type);
         Ok((facts, plan))
     }
@@ -31,11 +34,11 @@ impl Engine {
     /// Plans; while the only thing in the way is an instance still applying a change (e.g. the
     /// whitelist entry an interrupted run sent: `DBInstanceNetTypeChanging`), waits for it to
     /// be Running again, as apply waits for any other resource to settle.
-    async fn plan_settled(&self, generation: u32) -> Result<(Facts, Plan), EngineError> {
+    async fn plan_settled(&self, memory: &Memory) -> Result<(Facts, Plan), EngineError> {
         let since = std::time::Instant::now();
         let mut polls = 0;
         loop {
-            let (facts, plan) = self.plan_at(generation).await?;
+            let (facts, plan) = self.plan_at(memory).await?;
             let settling = !plan.problems.is_empty()
                 && plan.problems.iter().all(|p| p.check == "instance running")
                 && preflight::is_settling(&facts.location.status);
@@ -118,13 +121,21 @@ impl Engine {
         let unresolved = self.persisting_findings(&facts);
         let planned = |step: &str| plan.actions.iter().any(|a| a.step == step);
         for e in Journal::peek_entries(&self.journal_dir, &self.link_id()) {
-            let state = match e.state {
-                EntryState::Done if !planned(&e.step) => "created",
-                EntryState::Sent | EntryState::Failed if !planned(&e.step) => "sent",
+            let (state, error) = match e.state {
+                EntryState::Done if !planned(&e.step) => ("created", None),
+                EntryState::Sent | EntryState::Failed if !planned(&e.step) => ("sent", None),
+                // dwlink created it and it is gone now.
+                EntryState::Done if e.resource_id.is_some() => (
+                    "deleted",
+                    Some(format!(
+                        "{} was deleted outside dwlink; `dwlink-host run` creates it anew",
+                        e.resource_id.as_deref().unwrap_or_default()
+                    )),
+                ),
                 _ => continue,
             };
             let ids = e.resource_id.clone().into_iter().collect();
-            report.steps.push(step_report(&e.action, state, ids, None));
+            report.steps.push(step_report(&e.action, state, ids, error));
         }
         report.steps.extend(
             plan.actions
@@ -192,7 +203,36 @@ impl Engine {
     async fn run_into(&self, report: &mut Report) -> Result<(), EngineError> {
         let mut journal = Journal::open(&self.journal_dir, &self.link_id())
             .map_err(|e| EngineError::Other(e.to_string()))?;
-        let (facts, plan) = self.plan_settled(journal.generation()).await?;
+        let (mut facts, mut plan) = self.plan_settled(&journal.memory()).await?;
+        // A step the journal records as created (or undone by a destroy cut short) that is
+        // planned again: its resource is gone. It is created anew with a new ClientToken (the
+        // cloud answers the old one with the deleted resource's id).
+        let recreated: Vec<(String, Option<String>, EntryState)> = plan
+            .actions
+            .iter()
+            .filter(|a| a.client_token.is_some() && matches!(a.op, Op::Cloud { .. }))
+            .filter_map(|a| journal.entry(&a.step))
+            .filter(|e| matches!(e.state, EntryState::Done | EntryState::Undone))
+            .map(|e| (e.step.clone(), e.resource_id.clone(), e.state))
+            .collect();
+        if !recreated.is_empty() {
+            for (step, id, state) in &recreated {
+                journal.next_attempt(step).map_err(jerr)?;
+                let what = id.as_deref().map(|i| format!(" {i}")).unwrap_or_default();
+                report.notes.push(match state {
+                    EntryState::Done => format!(
+                        "step {step}: what it created{what} was deleted outside dwlink; it is created anew"
+                    ),
+                    _ => format!(
+                        "step {step}: an interrupted destroy removed what it created{what}; it is created anew"
+                    ),
+                });
+            }
+            facts.attempts = journal.memory().attempts;
+            let problems = std::mem::take(&mut plan.problems);
+            plan = plan::plan(&self.spec, &facts, &self.ds.info().datasource_type);
+            plan.problems = problems;
+        }
         fill_plan(report, &plan);
         // What a plugin did to the whitelist unasked in an earlier command, re-checked against
         // the host's own read now (never taken from the journal's word): while it persists,
@@ -219,6 +259,14 @@ impl Engine {
         for step in journal.unconfirmed() {
             if !plan.actions.iter().any(|a| a.step == step) {
                 let id = adopted_id(&step, &facts, &self.spec.whitelist.group);
+                if id.is_none() && journal.entry(&step).is_some_and(|e| e.creates()) {
+                    // Not planned, yet nothing it would have created can be found: keep it
+                    // unconfirmed (destroy looks again) rather than done without an id.
+                    report.notes.push(format!(
+                        "step {step} was sent but never confirmed, and what it created cannot be told apart yet; destroy looks for it again"
+                    ));
+                    continue;
+                }
                 journal.done(&step, id.clone()).map_err(jerr)?;
                 if let Some(e) = journal.entry(&step) {
                     report.steps.push(step_report(
@@ -388,29 +436,79 @@ impl Engine {
                 call, output, wait, ..
             } => {
                 lock(journal).sent(action).map_err(jerr)?;
-                let resolved = resolve(call, &lock(journal))?;
-                let v = caller.call(resolved).await?;
-                let id = match output {
-                    Some(field) => Some(json::id(&v, field).ok_or_else(|| {
-                        EngineError::Other(format!(
-                            "{} answered without {field}; the resource may exist: run again to find it",
-                            action.api()
-                        ))
-                    })?),
-                    None => None,
-                };
-                lock(journal).done(&action.step, id.clone()).map_err(jerr)?;
-                if let Some(w) = wait {
-                    self.wait_for(action, w, journal, false).await?;
+                let mut resolved = resolve(call, &lock(journal))?;
+                // A create whose ClientToken the cloud answers with a resource deleted since (a
+                // token reused after a lost or new state dir) is sent again as a new attempt.
+                let mut fresh_attempts = 0;
+                loop {
+                    let id = match caller.call(resolved.clone()).await {
+                        Ok(v) => match output {
+                            Some(field) => Some(json::id(&v, field).ok_or_else(|| {
+                                EngineError::Other(format!(
+                                    "{} answered without {field}; the resource may exist: run again to find it",
+                                    action.api()
+                                ))
+                            })?),
+                            None => None,
+                        },
+                        // A lost answer to a link sent before (an association, a propagation):
+                        // "already there" is success once the state reads back as wanted, which
+                        // the wait below checks.
+                        Err(e) if output.is_none() && is_already(&e) && wait.is_some() => {
+                            let w = wait.as_ref().expect("checked");
+                            let (_, w) = self.resolve_wait(w, &lock(journal))?;
+                            if self.probe(action, &w).await?.is_none() {
+                                return Err(e.into());
+                            }
+                            None
+                        }
+                        // A delete (of a stale resource) whose resource is gone is done.
+                        Err(e) if resolved.action.starts_with("Delete") && is_not_found(&e) => None,
+                        Err(e) => return Err(e.into()),
+                    };
+                    lock(journal).done(&action.step, id.clone()).map_err(jerr)?;
+                    let Some(w) = wait else {
+                        return Ok(id.into_iter().collect());
+                    };
+                    match self.wait_for(action, w, journal, false).await {
+                        Ok(()) => return Ok(id.into_iter().collect()),
+                        Err(WaitError::Gone { .. })
+                            if output.is_some()
+                                && action.client_token.is_some()
+                                && fresh_attempts < 2 =>
+                        {
+                            fresh_attempts += 1;
+                            let token = {
+                                let mut j = lock(journal);
+                                let attempt = j.next_attempt(&action.step).map_err(jerr)?;
+                                plan::attempt_token(
+                                    &plan::client_token(
+                                        &plan::scope(&self.link_id(), j.generation()),
+                                        &action.step,
+                                    ),
+                                    attempt,
+                                )
+                            };
+                            self.progress(&format!(
+                                "dwlink: {}: {} does not exist although the cloud answered with it (its ClientToken was used before); creating it anew",
+                                action.step,
+                                id.as_deref().unwrap_or("the resource")
+                            ));
+                            resolved.params.insert("ClientToken".to_string(), token);
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
                 }
-                Ok(id.into_iter().collect())
             }
             Op::Wait { wait } => {
                 self.wait_for(action, wait, journal, false).await?;
-                // A step whose wait failed in an earlier run is complete now.
+                // A step whose create an earlier run sent (and whose wait failed or was cut
+                // off) is complete now: with the id of what it waited for, if it created it.
+                let waited = self.resolve_wait(wait, &lock(journal))?.1.ids()[0].clone();
                 let mut journal = lock(journal);
-                if journal.entry(&action.step).is_some() {
-                    journal.done(&action.step, None).map_err(jerr)?;
+                if let Some(e) = journal.entry(&action.step) {
+                    let id = e.creates().then_some(waited);
+                    journal.done(&action.step, id).map_err(jerr)?;
                 }
                 Ok(vec![])
             }
@@ -507,390 +605,21 @@ impl Engine {
         // Errors from the runtime already say `plugin NAME: CALL: `; say it once.
         whitelist::plugin_error(&self.ds.info().name, call, e)
     }
-
-    /// Polls until the waited-for state (or, for destroy, until the resource is gone).
-    async fn wait_for(
-        &self,
-        action: &Action,
-        w: &Wait,
-        journal: &Mutex<Journal>,
-        gone: bool,
-    ) -> Result<(), EngineError> {
-        let what = w.describe();
-        let region = action.region.as_str();
-        let b: &dyn Caller = self.b.as_ref();
-        let side_caller = self.caller(action.side);
-        let (want, w) = {
-            let recorded = lock(journal);
-            let look = |n: &str| recorded.lookup(n);
-            let r = |s: &String| plan::fill(s, &look).map_err(EngineError::Other);
-            match w {
-                Wait::Cen { id } => (vec!["Active".into()], Wait::Cen { id: r(id)? }),
-                Wait::Peering { id, statuses } => (
-                    statuses.clone(),
-                    Wait::Peering {
-                        id: r(id)?,
-                        statuses: statuses.clone(),
-                    },
-                ),
-                Wait::TransitRouter { cen, id } => (
-                    vec!["Active".into()],
-                    Wait::TransitRouter {
-                        cen: r(cen)?,
-                        id: r(id)?,
-                    },
-                ),
-                Wait::VpcAttachment { cen, id } => (
-                    vec!["Attached".into()],
-                    Wait::VpcAttachment {
-                        cen: r(cen)?,
-                        id: r(id)?,
-                    },
-                ),
-                Wait::PeerAttachment { cen, id } => (
-                    vec!["Attached".into()],
-                    Wait::PeerAttachment {
-                        cen: r(cen)?,
-                        id: r(id)?,
-                    },
-                ),
-                Wait::RouteEntry { table, id } => (
-                    vec!["Available".into()],
-                    Wait::RouteEntry {
-                        table: r(table)?,
-                        id: r(id)?,
-                    },
-                ),
-                Wait::VSwitch { id } => (vec!["Available".into()], Wait::VSwitch { id: r(id)? }),
-                Wait::TrRouteTable {
-                    table,
-                    attachment,
-                    propagation,
-                } => (
-                    vec!["Active".into()],
-                    Wait::TrRouteTable {
-                        table: r(table)?,
-                        attachment: r(attachment)?,
-                        propagation: *propagation,
-                    },
-                ),
-            }
-        };
-        let shown = w.describe();
-        if !gone && !self.interactive {
-            self.progress(&format!("dwlink: waiting for {shown}"));
-        }
-        let since = std::time::Instant::now();
-        for poll in 0..self.opts.max_polls.max(1) {
-            if poll > 0 {
-                tokio::time::sleep(self.opts.poll_interval).await;
-            }
-            let status: Option<String> = match &w {
-                Wait::Cen { id } => cen::describe_cens(b, region, "CenId", id)
-                    .await?
-                    .into_iter()
-                    .find(|c| &c.id == id)
-                    .map(|c| c.status),
-                Wait::Peering { id, .. } => match peer::get(side_caller, region, id).await {
-                    Ok(p) if p.status == "Deleted" => None,
-                    Ok(p) => Some(p.status),
-                    Err(e) if gone && is_not_found(&e) => None,
-                    Err(e) => return Err(e.into()),
-                },
-                Wait::TransitRouter { cen, id } => cen::list_transit_routers(b, region, cen)
-                    .await?
-                    .into_iter()
-                    .find(|t| &t.id == id)
-                    .map(|t| t.status),
-                Wait::VpcAttachment { cen, id } => {
-                    cen::list_vpc_attachments(b, region, Some(cen), None)
-                        .await?
-                        .into_iter()
-                        .find(|a| &a.id == id)
-                        .map(|a| a.status)
-                }
-                Wait::PeerAttachment { cen, id } => cen::list_peer_attachments(b, region, cen)
-                    .await?
-                    .into_iter()
-                    .find(|a| &a.id == id)
-                    .map(|a| a.status),
-                Wait::RouteEntry { table, id } => {
-                    vpc::describe_route_entries(side_caller, region, table, None)
-                        .await?
-                        .into_iter()
-                        .find(|e| &e.id == id)
-                        .map(|e| e.status)
-                }
-                Wait::TrRouteTable {
-                    table,
-                    attachment,
-                    propagation,
-                } => cen::route_table_link_status(b, region, table, attachment, *propagation)
-                    .await?
-                    .filter(|s| !matches!(s.as_str(), "Dissociating" | "Disabling")),
-                Wait::VSwitch { id } => {
-                    match vpc::describe_vswitch(side_caller, region, id).await {
-                        Ok(v) => Some(v.status),
-                        Err(e) if gone && is_not_found(&e) => None,
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-            };
-            if !gone {
-                self.waiting(&shown, status.as_deref(), since);
-            }
-            match (gone, status) {
-                (true, None) => return Ok(()),
-                (false, Some(s)) if want.contains(&s) => {
-                    self.waited(&shown, since);
-                    if let Wait::TransitRouter { id, .. } = &w {
-                        let t = cen::system_route_table(b, region, id)
-                            .await?
-                            .ok_or_else(|| {
-                                EngineError::Other(format!(
-                                    "transit router {id} ({region}) has no system route table"
-                                ))
-                            })?;
-                        lock(journal)
-                            .output(&action.step, &format!("{}.rtb", action.step), &t.id)
-                            .map_err(jerr)?;
-                    }
-                    return Ok(());
-                }
-                (false, Some(s))
-                    if matches!(
-                        s.as_str(),
-                        "Rejected" | "Expired" | "Deleted" | "CreateFailed"
-                    ) =>
-                {
-                    return Err(EngineError::Other(format!(
-                        "{what}: it is {s} (account {}, {region})",
-                        action.account
-                    )));
-                }
-                (false, None) if poll > 3 => {
-                    return Err(EngineError::Other(format!(
-                        "{what}: it does not exist (account {}, {region}); run again to recreate it",
-                        action.account
-                    )));
-                }
-                _ => {}
-            }
-        }
-        Err(EngineError::Other(format!(
-            "gave up waiting for {what} after {} polls (account {}, {region}); run again to keep waiting",
-            self.opts.max_polls, action.account
-        )))
-    }
-
-    /// Undoes, in reverse order, what the journal says dwlink created for this link.
-    pub async fn destroy(&self) -> Report {
-        let mut report = Report::new(self.link_id());
-        match self.destroy_into(&mut report).await {
-            Ok(()) => report.status = Status::Destroyed,
-            Err(e) => {
-                report.status = Status::Failed;
-                report.error = Some(e.to_string());
-            }
-        }
-        report.calls = self.calls();
-        report
-    }
-
-    async fn destroy_into(&self, report: &mut Report) -> Result<(), EngineError> {
-        let mut journal = Journal::open(&self.journal_dir, &self.link_id()).map_err(jerr)?;
-        // A step sent but never confirmed (the run was killed, the answer lost) may have taken
-        // effect: look for what it would have created, so it is undone rather than orphaned.
-        let unconfirmed = journal.unconfirmed();
-        if !unconfirmed.is_empty() {
-            match self.observe().await {
-                Ok(facts) => {
-                    for step in unconfirmed {
-                        match adopted_id(&step, &facts, &self.spec.whitelist.group) {
-                            Some(id) => {
-                                journal.done(&step, Some(id.clone())).map_err(jerr)?;
-                                report.notes.push(format!(
-                                    "step {step} was sent but never confirmed; it created {id}, which is undone too"
-                                ));
-                            }
-                            // No id to find (a grant, an association): if its undo does not
-                            // need one, send it anyway; a "not found" answer means it never
-                            // took effect.
-                            None if undo_needs_no_id(journal.entry(&step), &step) => {
-                                journal.done(&step, None).map_err(jerr)?;
-                                report.notes.push(format!(
-                                    "step {step} was sent but never confirmed; it is undone in case it took effect"
-                                ));
-                            }
-                            None => report.notes.push(format!(
-                                "step {step} was sent but never confirmed, and nothing it would have created exists"
-                            )),
-                        }
-                    }
-                }
-                Err(e) => {
-                    return Err(EngineError::Other(format!(
-                        "steps {} were sent but never confirmed, and reading the current state to find what they created failed: {e}; run destroy again",
-                        unconfirmed.join(", ")
-                    )));
-                }
-            }
-        }
-        let undo = journal.to_undo();
-        let journal = Mutex::new(journal);
-        for entry in undo {
-            self.progress(&format!("dwlink: undoing {}", entry.step));
-            match self.undo(&entry, &journal).await {
-                Ok(()) => {
-                    lock(&journal).undone(&entry.step).map_err(jerr)?;
-                    report.steps.push(step_report(
-                        &entry.action,
-                        "undone",
-                        entry.resource_id.clone().into_iter().collect(),
-                        None,
-                    ));
-                }
-                Err(e) => {
-                    report.steps.push(step_report(
-                        &entry.action,
-                        "failed",
-                        vec![],
-                        Some(e.to_string()),
-                    ));
-                    return Err(EngineError::Other(format!(
-                        "undoing step {}: {e}",
-                        entry.step
-                    )));
-                }
-            }
-        }
-        let mut journal = journal.into_inner().unwrap_or_else(|e| e.into_inner());
-        journal.finish_destroy().map_err(jerr)?;
-        // What a plugin did to the whitelist unasked is not dwlink's to undo (it cannot know
-        // what the entry was for): it stays recorded, and destroy says so and fails, until the
-        // host's own read shows it gone.
-        if !journal.findings().is_empty() {
-            let groups = self.read_whitelist().await?;
-            let left = journal.recheck_findings(&groups).map_err(jerr)?;
-            if !left.is_empty() {
-                for f in &left {
-                    report.steps.push(StepReport {
-                        name: "whitelist.foreign".into(),
-                        status: "not_undone".into(),
-                        account: self.spec.source.account_uid.clone(),
-                        region: self.spec.source.region.clone(),
-                        action: format!(
-                            "{:?} entry {} in whitelist group {} of {}",
-                            f.kind, f.entry, f.group, f.instance
-                        ),
-                        resource_ids: vec![format!("{}/{}", f.instance, f.group)],
-                        why: format!(
-                            "plugin {} changed it during {}; dwlink did not ask for it",
-                            f.plugin, f.step
-                        ),
-                        error: Some(f.describe()),
-                    });
-                }
-                return Err(EngineError::Other(format!(
-                    "destroy could not undo what a plugin did to the whitelist: {}",
-                    whitelist::findings_text(&left)
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    async fn undo(&self, entry: &Entry, journal: &Mutex<Journal>) -> Result<(), EngineError> {
-        let a = &entry.action;
-        match &a.op {
-            Op::Cloud {
-                undo: Some(undo),
-                wait,
-                undo_waits,
-                ..
-            } => {
-                let call = resolve(undo, &lock(journal))?;
-                // A resource still settling (a route entry Pending, an attachment Attaching after
-                // an interrupted run) cannot be deleted yet: wait for it as apply would.
-                let mut polls = 0;
-                loop {
-                    match self.caller(a.side).call(call.clone()).await {
-                        Ok(_) => break,
-                        Err(e) if is_not_found(&e) => break,
-                        Err(e) if is_settling(&e) && polls < self.opts.max_polls => {
-                            if polls == 0 {
-                                self.progress(&format!(
-                                    "dwlink: {} is still changing ({}); waiting to undo it",
-                                    entry.resource_id.as_deref().unwrap_or(&entry.step),
-                                    e.code
-                                ));
-                            }
-                            polls += 1;
-                            tokio::time::sleep(self.opts.poll_interval).await;
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                if let (true, Some(w)) = (undo_waits, wait) {
-                    self.wait_for(a, w, journal, true).await?;
-                }
-                Ok(())
-            }
-            Op::Cloud { undo: None, .. } | Op::Wait { .. } => Ok(()),
-            Op::WhitelistAdd { group, cidr } => {
-                // The instance may still be applying the add an interrupted run sent (e.g. RDS
-                // `DBInstanceNetTypeChanging`): the plugin says InvalidState; wait and retry.
-                // Each attempt is checked by the host's own reads, as the add was.
-                let mut polls = 0;
-                loop {
-                    match self
-                        .change_whitelist(&entry.step, group, cidr, false, journal)
-                        .await
-                    {
-                        Ok(()) => break,
-                        Err(r) if r.retry && polls < self.opts.max_polls => {
-                            if polls == 0 {
-                                self.progress(&format!(
-                                    "dwlink: {} is still changing; waiting to remove {cidr} from its whitelist",
-                                    self.spec.source.instance_id
-                                ));
-                            }
-                            polls += 1;
-                            tokio::time::sleep(self.opts.poll_interval).await;
-                        }
-                        Err(r) => return Err(r.error),
-                    }
-                }
-                self.await_instance_ready().await
-            }
-            Op::RegisterDataSource { .. } => {
-                let Some(id) = &entry.resource_id else {
-                    return Ok(());
-                };
-                match self
-                    .caller(a.side)
-                    .call(dataworks::delete_data_source_call(&a.region, id))
-                    .await
-                {
-                    Ok(_) => Ok(()),
-                    Err(e) if is_not_found(&e) => Ok(()),
-                    Err(e) => Err(e.into()),
-                }
-            }
-        }
-    }
 }
 
 /// The journal, shared by the steps running at once; held only between awaits, never across.
-fn lock(journal: &Mutex<Journal>) -> std::sync::MutexGuard<'_, Journal> {
+pub(crate) fn lock(journal: &Mutex<Journal>) -> std::sync::MutexGuard<'_, Journal> {
     journal.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn jerr(e: super::journal::JournalError) -> EngineError {
+pub(crate) fn jerr(e: super::journal::JournalError) -> EngineError {
     EngineError::Other(e.to_string())
 }
 
-fn resolve(call: &CallSpec, journal: &Journal) -> Result<crate::cloud::Call, EngineError> {
+pub(crate) fn resolve(
+    call: &CallSpec,
+    journal: &Journal,
+) -> Result<crate::cloud::Call, EngineError> {
     call.resolve(&|n| journal.lookup(n))
         .map_err(EngineError::Other)
 }
@@ -912,7 +641,7 @@ pub(crate) fn is_invalid_state(e: &anyhow::Error) -> bool {
 }
 
 /// The step's undo call is complete without the step's own resource id.
-fn undo_needs_no_id(entry: Option<&Entry>, step: &str) -> bool {
+pub(crate) fn undo_needs_no_id(entry: Option<&Entry>, step: &str) -> bool {
     let own = format!("${{{step}}}");
     match entry.map(|e| &e.action.op) {
         Some(Op::Cloud {
@@ -925,10 +654,15 @@ fn undo_needs_no_id(entry: Option<&Entry>, step: &str) -> bool {
 /// The resource (or one it depends on) is in a state that does not allow the call yet, e.g.
 /// `IncorrectRouteEntryStatus`, `IncorrectStatus.Attachment`, `OperationConflict`. In destroy
 /// this is almost always something still settling, so the call is retried (bounded).
-fn is_settling(e: &CloudError) -> bool {
+pub(crate) fn is_settling(e: &CloudError) -> bool {
     e.code.starts_with("IncorrectStatus")
         || e.code.ends_with("Status")
         || e.code.contains("Conflict")
+}
+
+/// The cloud says what was asked for is already there (e.g. `InstanceExist.Association`).
+fn is_already(e: &CloudError) -> bool {
+    e.code.starts_with("InstanceExist") || e.code.contains("AlreadyExist")
 }
 
 /// The resource is already gone. `InvalidAction.NotFound` (an API the endpoint does not
@@ -954,7 +688,7 @@ fn redact(properties: &str) -> impl Fn(CloudError) -> EngineError + '_ {
 
 /// The id an unconfirmed step created, read from the facts (it was not planned again, so the
 /// facts show its effect).
-fn adopted_id(step: &str, f: &Facts, group: &str) -> Option<String> {
+pub(crate) fn adopted_id(step: &str, f: &Facts, group: &str) -> Option<String> {
     let side = |s: &str| {
         if s.ends_with("source") {
             &f.source
@@ -1018,13 +752,13 @@ fn adopted_id(step: &str, f: &Facts, group: &str) -> Option<String> {
     }
 }
 
-fn fill_plan(report: &mut Report, plan: &Plan) {
+pub(crate) fn fill_plan(report: &mut Report, plan: &Plan) {
     report.mode = Some(plan.mode.as_str().to_string());
     report.mode_reason = Some(plan.mode_reason.clone());
     report.notes.extend(plan.notes.iter().cloned());
 }
 
-fn problems_text(plan: &Plan) -> String {
+pub(crate) fn problems_text(plan: &Plan) -> String {
     plan.problems
         .iter()
         .map(|p| format!("{}: {} (fix: {})", p.check, p.message, p.fix))
@@ -1032,7 +766,12 @@ fn problems_text(plan: &Plan) -> String {
         .join("; ")
 }
 
-fn step_report(a: &Action, status: &str, ids: Vec<String>, error: Option<String>) -> StepReport {
+pub(crate) fn step_report(
+    a: &Action,
+    status: &str,
+    ids: Vec<String>,
+    error: Option<String>,
+) -> StepReport {
     StepReport {
         name: a.step.clone(),
         status: status.into(),

@@ -987,6 +987,23 @@ impl Engine {
             Ok(()) | Err(Halt::Broken) => {}
             Err(Halt::Failed(e)) => return Err(e),
         }
+        // A missing resource dwlink created (per its journal) was deleted outside dwlink: say
+        // so, since the fix (run again) creates it anew rather than finding it.
+        let owned = super::journal::Journal::peek_memory(&self.journal_dir, &self.link_id()).owned;
+        for h in walk
+            .hops
+            .iter_mut()
+            .filter(|h| h.status == HopStatus::Broken)
+        {
+            let gone = owned.iter().find(|(id, _)| {
+                h.message.contains(id.as_str()) && h.message.contains("does not exist")
+            });
+            if let Some((id, step)) = gone {
+                h.message += &format!(
+                    " (dwlink created {id} in step {step}; it was deleted outside dwlink, and `run` creates it anew)"
+                );
+            }
+        }
         let first_broken = walk
             .hops
             .iter()

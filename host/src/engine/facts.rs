@@ -42,6 +42,13 @@ pub struct Facts {
     /// The journal's generation (bumped by each complete destroy); salts the ClientTokens.
     #[serde(default)]
     pub generation: u32,
+    /// Each step's attempt, from the journal: a step whose resource was deleted since it was
+    /// created is created again as a new attempt, with a new ClientToken.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attempts: BTreeMap<String, u32>,
+    /// The ids of what dwlink created for this link (per the journal), with their steps.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub owned: BTreeMap<String, String>,
     /// What the plugin discovered about the instance, checked by observe against account A's
     /// own read of its vSwitch (`source.vswitch`): use [`Facts::source_cidr`] for the CIDR.
     pub location: Location,

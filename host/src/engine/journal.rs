@@ -47,6 +47,27 @@ pub struct Entry {
     #[serde(default)]
     pub outputs: BTreeMap<String, String>,
     pub error: Option<String>,
+    /// How often the step's resource was created anew after it was deleted outside dwlink
+    /// (each attempt sends its own ClientToken).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempt: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl Entry {
+    /// The step creates a resource, whose id the cloud returns: it is done only with that id.
+    pub fn creates(&self) -> bool {
+        matches!(
+            &self.action.op,
+            super::plan::Op::Cloud {
+                output: Some(_),
+                ..
+            }
+        )
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,14 +222,6 @@ impl Journal {
         self.data.generation
     }
 
-    /// The generation recorded for `link_id`, read without taking the lock (for `plan`).
-    pub fn peek_generation(dir: &Path, link_id: &str) -> u32 {
-        std::fs::read(dir.join(format!("{link_id}.json")))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<Data>(&b).ok())
-            .map_or(0, |d| d.generation)
-    }
-
     /// The entries recorded for `link_id`, read without taking the lock (for `status`, which
     /// may look while a run works); empty when there is no journal.
     pub fn peek_entries(dir: &Path, link_id: &str) -> Vec<Entry> {
@@ -296,20 +309,58 @@ impl Journal {
                 resource_id: None,
                 outputs: BTreeMap::new(),
                 error: None,
+                attempt: 0,
             }),
         }
         self.save()
     }
 
-    /// Records success; `resource_id` is what the step created, if anything.
+    /// Records success; `resource_id` is what the step created, if anything. A step that
+    /// creates a resource is never done without its id (destroy could not undo it): that is
+    /// refused as a bug.
     pub fn done(&mut self, step: &str, resource_id: Option<String>) -> Result<(), JournalError> {
+        let path = self.path.clone();
         if let Some(e) = self.entry_mut(step) {
-            e.state = EntryState::Done;
             if resource_id.is_some() {
                 e.resource_id = resource_id;
             }
+            if e.creates() && e.resource_id.is_none() {
+                return Err(JournalError {
+                    path,
+                    what: "a step that creates a resource cannot be marked done without the resource's id (this is a bug in dwlink; please report it)",
+                    source: std::io::Error::other(format!("step {step}")),
+                });
+            }
+            e.state = EntryState::Done;
         }
         self.save()
+    }
+
+    /// Starts a new attempt of `step` (its resource was deleted since it was created), and
+    /// returns its number.
+    pub fn next_attempt(&mut self, step: &str) -> Result<u32, JournalError> {
+        let n = match self.entry_mut(step) {
+            Some(e) => {
+                e.attempt += 1;
+                e.attempt
+            }
+            None => 0,
+        };
+        self.save()?;
+        Ok(n)
+    }
+
+    /// What the planner needs to know of the journal.
+    pub fn memory(&self) -> Memory {
+        memory(&self.data)
+    }
+
+    /// [`memory`](Self::memory) of `link_id`, read without taking the lock (for `plan`).
+    pub fn peek_memory(dir: &Path, link_id: &str) -> Memory {
+        std::fs::read(dir.join(format!("{link_id}.json")))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Data>(&b).ok())
+            .map_or_else(Memory::default, |d| memory(&d))
     }
 
     pub fn output(&mut self, step: &str, key: &str, value: &str) -> Result<(), JournalError> {
@@ -391,6 +442,35 @@ impl Journal {
             .and_then(|d| d.sync_all())
             .map_err(|e| err("cannot fsync its directory", e))?;
         Ok(())
+    }
+}
+
+/// What the planner needs to know of the journal: it salts ClientTokens and tells dwlink's own
+/// resources from others'.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Memory {
+    pub generation: u32,
+    /// Each step's attempt (steps still on their first are left out).
+    pub attempts: BTreeMap<String, u32>,
+    /// The ids of what dwlink created and has not undone, with the step that created each.
+    pub owned: BTreeMap<String, String>,
+}
+
+fn memory(d: &Data) -> Memory {
+    Memory {
+        generation: d.generation,
+        attempts: d
+            .entries
+            .iter()
+            .filter(|e| e.attempt > 0)
+            .map(|e| (e.step.clone(), e.attempt))
+            .collect(),
+        owned: d
+            .entries
+            .iter()
+            .filter(|e| e.state != EntryState::Undone)
+            .filter_map(|e| Some((e.resource_id.clone()?, e.step.clone())))
+            .collect(),
     }
 }
 

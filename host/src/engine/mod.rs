@@ -6,6 +6,7 @@
 
 pub mod apply;
 mod datasource;
+mod destroy;
 pub mod diagnose;
 pub mod facts;
 pub mod guard;
@@ -16,6 +17,7 @@ mod plugin_source;
 pub mod preflight;
 pub mod report;
 pub mod verify;
+mod wait;
 mod whitelist;
 
 pub use datasource::DataSource;

@@ -197,6 +197,8 @@ impl Engine {
         Ok(Facts {
             link_id,
             generation: 0,
+            attempts: Default::default(),
+            owned: Default::default(),
             location,
             source,
             dataworks: dwside,

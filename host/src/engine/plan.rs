@@ -113,7 +113,7 @@ pub enum Wait {
 
 impl Wait {
     /// The awaited resource's id first, then the ids that locate it (CEN, route table).
-    fn ids(&self) -> Vec<String> {
+    pub(crate) fn ids(&self) -> Vec<String> {
         match self {
             Wait::Cen { id } | Wait::Peering { id, .. } | Wait::VSwitch { id } => vec![id.clone()],
             Wait::TransitRouter { cen, id }
@@ -283,6 +283,8 @@ pub fn dependencies(actions: &[Action]) -> Vec<Vec<usize>> {
                         || ORDERED
                             .iter()
                             .any(|(later, first)| a.step == *later && before.step == *first)
+                        // A replaced resource goes before its replacement is made.
+                        || before.step == format!("{}.stale", a.step)
                 })
                 .collect()
         })
@@ -291,7 +293,7 @@ pub fn dependencies(actions: &[Action]) -> Vec<Vec<usize>> {
 
 impl Action {
     /// Every value the action is given: its call's parameters and what it waits on.
-    fn names(&self) -> Vec<String> {
+    pub(crate) fn names(&self) -> Vec<String> {
         match &self.op {
             Op::Cloud { call, wait, .. } => call
                 .params
@@ -344,9 +346,24 @@ pub fn client_token(link_id: &str, step: &str) -> String {
 
 /// What ClientTokens are derived from: the link id, and the generation after a destroy.
 pub fn token_scope(facts: &Facts) -> String {
-    match facts.generation {
-        0 => facts.link_id.clone(),
-        g => format!("{}#{g}", facts.link_id),
+    scope(&facts.link_id, facts.generation)
+}
+
+/// The token scope of `link_id` in `generation`.
+pub fn scope(link_id: &str, generation: u32) -> String {
+    match generation {
+        0 => link_id.to_string(),
+        g => format!("{link_id}#{g}"),
+    }
+}
+
+/// The ClientToken of a step's `attempt`: a resource deleted since it was created is created
+/// again with a new token (the cloud answers an old one with the deleted resource's id), and
+/// the same attempt always sends the same token, so its retries stay idempotent.
+pub fn attempt_token(base: &str, attempt: u32) -> String {
+    match attempt {
+        0 => base.to_string(),
+        n => hex::encode(Sha256::digest(format!("{base}#{n}").as_bytes())),
     }
 }
 
@@ -395,7 +412,8 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     fn token(&self, step: &str) -> String {
-        client_token(&token_scope(self.facts), step)
+        let attempt = self.facts.attempts.get(step).copied().unwrap_or(0);
+        attempt_token(&client_token(&token_scope(self.facts), step), attempt)
     }
 
     fn name(&self) -> String {
@@ -464,7 +482,34 @@ impl Builder<'_> {
         hop_known: bool,
     ) {
         let s = self.side(side).clone();
-        if let Some(e) = s.route_entries.iter().find(|e| e.destination == dest) {
+        let existing = s.route_entries.iter().find(|e| e.destination == dest);
+        if let Some(e) = existing.filter(|e| {
+            let same = e.next_hop_type == hop_type && hop_known && e.next_hop_id == hop;
+            !same
+                && e.next_hop_type == hop_type
+                && self
+                    .facts
+                    .owned
+                    .get(&e.id)
+                    .is_some_and(|owner| owner == step)
+        }) {
+            // dwlink's own entry, pointing at a connection of this mode that was deleted or
+            // replaced since: it is replaced (deleted first, then created anew below). An entry
+            // of the other mode is not: switching modes takes a destroy first.
+            self.cloud(
+                &format!("{step}.stale"),
+                side,
+                vpc::delete_route_entry_call(&s.region, &e.id),
+                None,
+                None,
+                None,
+                false,
+                format!(
+                    "route entry {} (made by dwlink) sends {dest} to {} {}, which this link no longer uses",
+                    e.id, e.next_hop_type, e.next_hop_id
+                ),
+            );
+        } else if let Some(e) = existing {
             // With the hop still to be created (`!hop_known`), an entry of the same type points
             // at some other connection (e.g. a peering deleted behind dwlink's back): using it
             // would report a link that cannot carry traffic.
