@@ -33,10 +33,36 @@ pub struct LinkArgs {
     /// How often to re-read a resource that is still changing (e.g. `2s`, `200ms`).
     #[arg(long, default_value = "2s", value_parser = parse_interval)]
     pub poll_interval: Duration,
+    /// How long to wait for one resource that is still changing before reporting its state
+    /// (e.g. `10m`, `90s`); the next command takes up where this one stopped.
+    #[arg(long, default_value = "10m", value_parser = parse_max_wait)]
+    pub max_wait: Duration,
     #[command(flatten)]
     pub limits: LimitArgs,
     #[command(flatten)]
     pub consent: super::consent::ConsentArgs,
+}
+
+/// `10m`, `90s` or `500ms`; between 10 ms and 24 hours.
+fn parse_max_wait(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let ms = match t.strip_suffix('m').filter(|n| !n.ends_with('m')) {
+        Some(n) => n.trim().parse::<f64>().ok().map(|v| v * 60_000.0),
+        None => parse_interval(t)
+            .ok()
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .or_else(|| {
+                let n = t.strip_suffix('s')?;
+                n.trim().parse::<f64>().ok().map(|v| v * 1000.0)
+            }),
+    }
+    .ok_or_else(|| format!("`{text}` is not a duration: write e.g. `10m`, `90s` or `500ms`"))?;
+    if !(10.0..=86_400_000.0).contains(&ms) {
+        return Err(format!(
+            "`{text}` is out of range: use between 10ms and 24h"
+        ));
+    }
+    Ok(Duration::from_secs_f64(ms / 1000.0))
 }
 
 /// `250ms`, `2s` or a bare number of milliseconds; between 10 ms and 10 minutes.
@@ -210,6 +236,12 @@ pub(super) async fn engine(
     )
 }
 
+/// Polls that fit in `max_wait` at one per `poll_interval` (at least one).
+fn max_polls(max_wait: Duration, poll_interval: Duration) -> u32 {
+    let n = max_wait.as_secs_f64() / poll_interval.as_secs_f64().max(0.001);
+    n.ceil().clamp(1.0, u32::MAX as f64) as u32
+}
+
 /// Loads the link and builds its engine with credentials from the usual sources.
 async fn linked_engine(args: &LinkArgs, command: &str) -> anyhow::Result<Engine> {
     let spec = load_spec(args, command)?;
@@ -220,6 +252,7 @@ async fn linked_engine(args: &LinkArgs, command: &str) -> anyhow::Result<Engine>
         Credentials::Discover,
         Options {
             poll_interval: args.poll_interval,
+            max_polls: max_polls(args.max_wait, args.poll_interval),
             ..Options::default()
         },
         matches!(command, "plan" | "status" | "diagnose"),
@@ -377,7 +410,7 @@ pub async fn diagnose(args: LinkArgs) -> anyhow::Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
-    use super::{cloud_config, parse_interval, rate_limits};
+    use super::{cloud_config, max_polls, parse_interval, parse_max_wait, rate_limits};
     use crate::spec::{LinkSpec, RateSpec};
     use std::time::Duration;
 
@@ -428,6 +461,27 @@ mod tests {
                 .per_second,
             0.5
         );
+    }
+
+    #[test]
+    fn max_wait_bounds_the_polls() {
+        assert_eq!(parse_max_wait("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_max_wait("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_max_wait("500ms"), Ok(Duration::from_millis(500)));
+        assert!(
+            parse_max_wait("soon")
+                .unwrap_err()
+                .contains("not a duration")
+        );
+        assert!(
+            parse_max_wait("2000m")
+                .unwrap_err()
+                .contains("out of range")
+        );
+        let polls = |w, p| max_polls(Duration::from_millis(w), Duration::from_millis(p));
+        assert_eq!(polls(600_000, 2000), 300);
+        assert_eq!(polls(500, 20), 25);
+        assert_eq!(polls(10, 2000), 1);
     }
 
     #[test]

@@ -201,9 +201,9 @@ impl Engine {
     }
 
     async fn run_into(&self, report: &mut Report) -> Result<(), EngineError> {
-        let mut journal = Journal::open(&self.journal_dir, &self.link_id())
-            .map_err(|e| EngineError::Other(e.to_string()))?;
+        let mut journal = self.open_journal(report)?;
         let (mut facts, mut plan) = self.plan_settled(&journal.memory()).await?;
+        self.rebuild_journal(&facts, &mut journal, report).await?;
         // A step the journal records as created (or undone by a destroy cut short) that is
         // planned again: its resource is gone. It is created anew with a new ClientToken (the
         // cloud answers the old one with the deleted resource's id).

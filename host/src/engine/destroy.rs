@@ -53,7 +53,17 @@ impl Engine {
     }
 
     async fn destroy_into(&self, report: &mut Report) -> Result<(), EngineError> {
-        let mut journal = self.open_journal(report).await?;
+        let mut journal = self.open_journal(report)?;
+        if journal.is_fresh() {
+            // No journal (lost, set aside, or another machine's): make sure nothing dwlink
+            // created is there, rather than report "destroyed" while resources remain.
+            let facts = self.observe().await.map_err(|e| {
+                EngineError::Other(format!(
+                    "the journal records nothing to undo, and reading the cloud to check that nothing dwlink created remains failed: {e}; run destroy again"
+                ))
+            })?;
+            self.rebuild_journal(&facts, &mut journal, report).await?;
+        }
         // A step sent but never confirmed (the run was killed, the answer lost) may have taken
         // effect: look for what it would have created, so it is undone rather than orphaned.
         let unconfirmed = journal.unconfirmed();
@@ -291,12 +301,6 @@ impl Engine {
                 }
             }
         }
-    }
-
-    /// The journal of this link, or, when it cannot be read, one rebuilt from the cloud.
-    async fn open_journal(&self, report: &mut Report) -> Result<Journal, EngineError> {
-        let _ = report;
-        Journal::open(&self.journal_dir, &self.link_id()).map_err(jerr)
     }
 }
 

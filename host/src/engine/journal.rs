@@ -147,12 +147,18 @@ impl Finding {
     }
 }
 
+/// Why [`Journal::open`] failed when the file is there but is not a journal.
+const UNREADABLE: &str =
+    "unreadable (run or destroy keeps it aside and rebuilds it from the cloud)";
+
 /// An open journal. It holds an exclusive lock on `<link id>.lock` for its lifetime, so two
 /// runs of one link cannot interleave; the OS releases it if the process dies.
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
     data: Data,
+    /// No journal file was there: this link has no history on this machine (or lost it).
+    fresh: bool,
     _lock: std::fs::File,
 }
 
@@ -191,27 +197,57 @@ impl Journal {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(err("cannot lock", e)),
         }
+        let mut fresh = false;
         let data = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                err(
-                    "unreadable (move it away to start over)",
-                    std::io::Error::other(e),
-                )
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Data {
-                version: 1,
-                link_id: link_id.into(),
-                generation: 0,
-                entries: Vec::new(),
-                findings: Vec::new(),
-            },
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| err(UNREADABLE, std::io::Error::other(e)))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                fresh = true;
+                Data {
+                    version: 1,
+                    link_id: link_id.into(),
+                    generation: 0,
+                    entries: Vec::new(),
+                    findings: Vec::new(),
+                }
+            }
             Err(e) => return Err(err("cannot read", e)),
         };
         Ok(Journal {
             path,
             data,
+            fresh,
             _lock: lock,
         })
+    }
+
+    /// Like [`open`](Self::open), but a journal that cannot be read is renamed aside
+    /// (`<link id>.json.damaged-<unix time>`, kept for inspection) and a fresh one started;
+    /// returns where the damaged one went. The caller rebuilds it from the cloud.
+    pub fn open_or_set_aside(
+        dir: &Path,
+        link_id: &str,
+    ) -> Result<(Journal, Option<PathBuf>), JournalError> {
+        match Journal::open(dir, link_id) {
+            Err(e) if e.what == UNREADABLE => {
+                let secs = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                let kept = e.path.with_extension(format!("json.damaged-{secs}"));
+                std::fs::rename(&e.path, &kept).map_err(|source| JournalError {
+                    path: e.path.clone(),
+                    what: "unreadable, and it cannot be moved aside",
+                    source,
+                })?;
+                Ok((Journal::open(dir, link_id)?, Some(kept)))
+            }
+            other => other.map(|j| (j, None)),
+        }
+    }
+
+    /// No journal file was there when it was opened (or a damaged one was set aside).
+    pub fn is_fresh(&self) -> bool {
+        self.fresh
     }
 
     pub fn path(&self) -> &Path {
@@ -334,6 +370,21 @@ impl Journal {
             e.state = EntryState::Done;
         }
         self.save()
+    }
+
+    /// Records a step an earlier run took, found in the cloud rather than in this journal
+    /// (see `rebuild`): done, with what it created.
+    pub fn adopt(
+        &mut self,
+        action: &Action,
+        resource_id: Option<String>,
+        outputs: BTreeMap<String, String>,
+    ) -> Result<(), JournalError> {
+        self.sent(action)?;
+        if let Some(e) = self.entry_mut(&action.step) {
+            e.outputs.extend(outputs);
+        }
+        self.done(&action.step, resource_id)
     }
 
     /// Starts a new attempt of `step` (its resource was deleted since it was created), and

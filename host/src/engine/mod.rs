@@ -15,6 +15,7 @@ pub mod observe;
 pub mod plan;
 mod plugin_source;
 pub mod preflight;
+mod rebuild;
 pub mod report;
 pub mod verify;
 mod wait;

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod bench;
+
 use dwlink_host::cloud::{BoxFuture, Call, Caller, CloudError};
 use dwlink_host::plugin::{PluginRuntime, RuntimeOptions};
 use std::collections::BTreeMap;
