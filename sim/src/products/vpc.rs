@@ -696,19 +696,20 @@ fn create_route_entry(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
             }
         }
         "Attachment" => {
-            let att = ctx
+            // A Detached attachment is gone (see cbn's attachment_region).
+            let s = ctx
                 .world
                 .regions
                 .values_mut()
                 .flat_map(|r| r.tr_vpc_attachments.values_mut())
-                .find(|a| a.id == hop_id && a.vpc_id == vpc_id && a.vpc_owner_uid == uid && a.vpc_region == region)
+                .filter(|a| a.id == hop_id && a.vpc_id == vpc_id && a.vpc_owner_uid == uid && a.vpc_region == region)
+                .find_map(|a| Some(a.status.peek(now)).filter(|s| *s != AttachmentStatus::Detached))
                 .ok_or_else(|| {
                     ApiError::bad(
                         "InvalidNextHopId.NotFound",
                         format!("The next hop {hop_id} is not a transit router attachment of VPC {vpc_id}."),
                     )
                 })?;
-            let s = att.status.peek(now);
             if s != AttachmentStatus::Attached {
                 return Err(ApiError::bad(
                     "IncorrectStatus.Attachment",
