@@ -398,16 +398,30 @@ pub fn snapshot(w: &mut World, now: Instant) -> StateView {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(tag = "op", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Tamper {
-    /// Deletes a resource of a `/_sim/state` type: `route-entry`, `vpc-peer-connection`,
-    /// `transit-router-vpc-attachment`, `transit-router-peer-attachment`, `cen-grant`
-    /// (id `cen/instance`), `dataworks-route`, `dataworks-network`, `whitelist-group`
-    /// (id `instance/group`).
+    /// Deletes a resource of a `/_sim/state` type (see [`DELETE_TYPES`]), as if someone had
+    /// deleted it behind dwlink's back. What belongs to the resource goes with it; what other
+    /// resources hold that points at it stays, dangling (a VPC route entry whose next hop was
+    /// deleted, a grant for a deleted CEN), as the cloud leaves it:
+    ///
+    /// - `route-entry`, `vpc-peer-connection`, `transit-router-vpc-attachment`,
+    ///   `transit-router-peer-attachment`, `dataworks-route`, `dataworks-network`,
+    ///   `dataworks-data-source` (numeric id): the record only.
+    /// - `cen-grant` (id `cen/instance`), `whitelist-group` (id `instance/group`).
+    /// - `vswitch`: with the system route entry of its CIDR; refused (like `DeleteVSwitch`)
+    ///   while a database instance, a DataWorks network or a live VPC attachment uses it.
+    /// - `transit-router`: with its route tables, its VPC attachments and the peer attachments
+    ///   on either end (and their associations, propagations and the static routes through
+    ///   them in the peer router's tables). The CEN stays.
+    /// - `cen` (global, per account): with every transit router of it, as above. Grants other
+    ///   accounts issued to it stay.
     Delete {
         #[serde(rename = "type")]
         kind: String,
         id: String,
     },
-    /// Forces a status (settled): e.g. a peering to `Rejected`, an attachment to `Detached`.
+    /// Forces a status and holds it (settled: no lifecycle step follows), e.g. a peering to
+    /// `Rejected`, a transit router to `Creating`, an attachment to `Detaching` (a `Detached`
+    /// attachment is gone for the API: not found). Types: see [`SET_STATUS_TYPES`].
     SetStatus {
         #[serde(rename = "type")]
         kind: String,
@@ -422,113 +436,45 @@ pub enum Tamper {
     },
 }
 
+/// The types [`Tamper::Delete`] supports.
+pub const DELETE_TYPES: &[&str] = &[
+    "cen",
+    "transit-router",
+    "transit-router-vpc-attachment",
+    "transit-router-peer-attachment",
+    "cen-grant",
+    "vswitch",
+    "route-entry",
+    "vpc-peer-connection",
+    "dataworks-network",
+    "dataworks-route",
+    "dataworks-data-source",
+    "whitelist-group",
+];
+
+/// The types [`Tamper::SetStatus`] supports.
+pub const SET_STATUS_TYPES: &[&str] = &[
+    "cen",
+    "transit-router",
+    "transit-router-route-table",
+    "transit-router-vpc-attachment",
+    "transit-router-peer-attachment",
+    "vpc",
+    "vswitch",
+    "route-entry",
+    "vpc-peer-connection",
+    "dataworks-resource-group",
+    "dataworks-network",
+    "rds-instance",
+    "polardb-cluster",
+    "mongodb-instance",
+];
+
 /// Applies a [`Tamper`]; the error says what was not found or not supported.
 pub fn tamper(w: &mut World, t: &Tamper, now: Instant) -> Result<(), String> {
-    let missing = |kind: &str, id: &str| format!("no {kind} with id {id:?}");
     match t {
-        Tamper::Delete { kind, id } => {
-            let found = w.regions.values_mut().any(|r| match kind.as_str() {
-                "route-entry" => r.route_tables.values_mut().any(|t| {
-                    let before = t.entries.len();
-                    t.entries.retain(|e| e.id != *id);
-                    t.entries.len() != before
-                }),
-                "vpc-peer-connection" => r.peerings.remove(id).is_some(),
-                "transit-router-vpc-attachment" => r.tr_vpc_attachments.remove(id).is_some(),
-                "transit-router-peer-attachment" => r.tr_peer_attachments.remove(id).is_some(),
-                "cen-grant" => {
-                    let before = r.cen_grants.len();
-                    r.cen_grants
-                        .retain(|g| format!("{}/{}", g.cen_id, g.instance_id) != *id);
-                    r.cen_grants.len() != before
-                }
-                "dataworks-route" => id
-                    .parse()
-                    .is_ok_and(|n: u64| r.dataworks.routes.remove(&n).is_some()),
-                "dataworks-network" => id
-                    .parse()
-                    .is_ok_and(|n: u64| r.dataworks.networks.remove(&n).is_some()),
-                "whitelist-group" => {
-                    let Some((inst, group)) = id.split_once('/') else {
-                        return false;
-                    };
-                    with_whitelist(r, inst, |groups| {
-                        let before = groups.len();
-                        groups.retain(|g| g.name != group);
-                        groups.len() != before
-                    })
-                }
-                _ => false,
-            });
-            found.then_some(()).ok_or_else(|| missing(kind, id))
-        }
-        Tamper::SetStatus { kind, id, status } => {
-            let bad = || format!("{status:?} is not a status of a {kind}");
-            let mut result = Err(missing(kind, id));
-            for r in w.regions.values_mut() {
-                macro_rules! force {
-                    ($lc:expr, $ty:ty) => {{
-                        let s = <$ty>::parse(status).ok_or_else(bad)?;
-                        let lc: &mut Lifecycle<$ty> = $lc;
-                        lc.force(s, now);
-                        result = Ok(());
-                    }};
-                }
-                match kind.as_str() {
-                    "vpc-peer-connection" => {
-                        if let Some(p) = r.peerings.get_mut(id) {
-                            force!(&mut p.status, PeeringStatus)
-                        }
-                    }
-                    "transit-router-vpc-attachment" => {
-                        if let Some(a) = r.tr_vpc_attachments.get_mut(id) {
-                            force!(&mut a.status, AttachmentStatus)
-                        }
-                    }
-                    "transit-router-peer-attachment" => {
-                        if let Some(a) = r.tr_peer_attachments.get_mut(id) {
-                            force!(&mut a.status, AttachmentStatus)
-                        }
-                    }
-                    "route-entry" => {
-                        if let Some(e) = r
-                            .route_tables
-                            .values_mut()
-                            .flat_map(|t| t.entries.iter_mut())
-                            .find(|e| e.id == *id)
-                        {
-                            force!(&mut e.status, RouteEntryStatus)
-                        }
-                    }
-                    "dataworks-network" => {
-                        if let Some(n) = id
-                            .parse()
-                            .ok()
-                            .and_then(|n: u64| r.dataworks.networks.get_mut(&n))
-                        {
-                            force!(&mut n.status, NetworkStatus)
-                        }
-                    }
-                    "rds-instance" => {
-                        if let Some(i) = r.rds_instances.get_mut(id) {
-                            force!(&mut i.status, DbStatus)
-                        }
-                    }
-                    "polardb-cluster" => {
-                        if let Some(i) = r.polardb_clusters.get_mut(id) {
-                            force!(&mut i.status, DbStatus)
-                        }
-                    }
-                    "mongodb-instance" => {
-                        if let Some(i) = r.mongodb_instances.get_mut(id) {
-                            force!(&mut i.status, DbStatus)
-                        }
-                    }
-                    other => return Err(format!("set-status does not support type {other:?}")),
-                }
-            }
-            result
-        }
+        Tamper::Delete { kind, id } => delete(w, kind, id, now),
+        Tamper::SetStatus { kind, id, status } => set_status(w, kind, id, status, now),
         Tamper::RemoveWhitelistEntry {
             instance,
             group,
@@ -550,6 +496,255 @@ pub fn tamper(w: &mut World, t: &Tamper, now: Instant) -> Result<(), String> {
             })
         }
     }
+}
+
+fn missing(kind: &str, id: &str) -> String {
+    format!("no {kind} with id {id:?}")
+}
+
+fn delete(w: &mut World, kind: &str, id: &str, now: Instant) -> Result<(), String> {
+    if !DELETE_TYPES.contains(&kind) {
+        return Err(format!(
+            "delete does not support type {kind:?}; it supports {}",
+            DELETE_TYPES.join(", ")
+        ));
+    }
+    let found = match kind {
+        "cen" => delete_cen(w, id),
+        "transit-router" => delete_transit_router(w, id),
+        "vswitch" => {
+            let Some((uid, region)) = w.locate(|r| r.vswitches.contains_key(id)) else {
+                return Err(missing(kind, id));
+            };
+            if let Some(user) = crate::products::vpc::vswitch_user(w, &uid, &region, id, now) {
+                return Err(format!(
+                    "vswitch {id:?} is used by {user}; delete that first (the cloud refuses to delete a vSwitch in use)"
+                ));
+            }
+            crate::products::vpc::remove_vswitch(w.regional(&uid, &region), id)
+        }
+        _ => w.regions.values_mut().any(|r| match kind {
+            "route-entry" => r.route_tables.values_mut().any(|t| {
+                let before = t.entries.len();
+                t.entries.retain(|e| e.id != *id);
+                t.entries.len() != before
+            }),
+            "vpc-peer-connection" => r.peerings.remove(id).is_some(),
+            "transit-router-vpc-attachment" => r.tr_vpc_attachments.remove(id).is_some(),
+            "transit-router-peer-attachment" => r.tr_peer_attachments.remove(id).is_some(),
+            "cen-grant" => {
+                let before = r.cen_grants.len();
+                r.cen_grants
+                    .retain(|g| format!("{}/{}", g.cen_id, g.instance_id) != *id);
+                r.cen_grants.len() != before
+            }
+            "dataworks-route" => id
+                .parse()
+                .is_ok_and(|n: u64| r.dataworks.routes.remove(&n).is_some()),
+            "dataworks-network" => id
+                .parse()
+                .is_ok_and(|n: u64| r.dataworks.networks.remove(&n).is_some()),
+            "dataworks-data-source" => id
+                .parse()
+                .is_ok_and(|n: u64| r.dataworks.data_sources.remove(&n).is_some()),
+            "whitelist-group" => {
+                let Some((inst, group)) = id.split_once('/') else {
+                    return false;
+                };
+                with_whitelist(r, inst, |groups| {
+                    let before = groups.len();
+                    groups.retain(|g| g.name != group);
+                    groups.len() != before
+                })
+            }
+            _ => false,
+        }),
+    };
+    found.then_some(()).ok_or_else(|| missing(kind, id))
+}
+
+/// Deletes a CEN instance and every transit router of it (see [`delete_transit_router`]).
+fn delete_cen(w: &mut World, id: &str) -> bool {
+    let Some(owner) = w.cen_owner(id) else {
+        return false;
+    };
+    w.global(&owner).cens.remove(id);
+    let routers: Vec<String> = w
+        .regions
+        .values()
+        .flat_map(|r| r.transit_routers.values())
+        .filter(|t| t.cen_id == id)
+        .map(|t| t.id.clone())
+        .collect();
+    for tr in routers {
+        delete_transit_router(w, &tr);
+    }
+    // Any attachment of the CEN left over (one whose router was already gone) goes too.
+    for r in w.regions.values_mut() {
+        r.tr_vpc_attachments.retain(|_, a| a.cen_id != id);
+        r.tr_peer_attachments.retain(|_, a| a.cen_id != id);
+    }
+    true
+}
+
+/// Deletes a transit router with its route tables, the VPC attachments on it and the peer
+/// attachments on either end; the associations, propagations and static routes of those
+/// attachments in the other routers' tables go too. VPC route entries through them stay.
+fn delete_transit_router(w: &mut World, id: &str) -> bool {
+    if !w
+        .regions
+        .values_mut()
+        .any(|r| r.transit_routers.remove(id).is_some())
+    {
+        return false;
+    }
+    let mut gone: Vec<String> = Vec::new();
+    for r in w.regions.values_mut() {
+        r.tr_vpc_attachments.retain(|a_id, a| {
+            let keep = a.transit_router_id != id;
+            if !keep {
+                gone.push(a_id.clone());
+            }
+            keep
+        });
+        r.tr_peer_attachments.retain(|a_id, a| {
+            let keep = a.transit_router_id != id && a.peer_transit_router_id != id;
+            if !keep {
+                gone.push(a_id.clone());
+            }
+            keep
+        });
+    }
+    for r in w.regions.values_mut() {
+        for t in r.transit_routers.values_mut() {
+            for rt in t.route_tables.iter_mut() {
+                rt.associations.retain(|a| !gone.contains(&a.attachment_id));
+                rt.propagations.retain(|a| !gone.contains(&a.attachment_id));
+                rt.static_entries.retain(|e| !gone.contains(&e.next_hop_id));
+            }
+        }
+    }
+    true
+}
+
+fn set_status(
+    w: &mut World,
+    kind: &str,
+    id: &str,
+    status: &str,
+    now: Instant,
+) -> Result<(), String> {
+    if !SET_STATUS_TYPES.contains(&kind) {
+        return Err(format!(
+            "set-status does not support type {kind:?}; it supports {}",
+            SET_STATUS_TYPES.join(", ")
+        ));
+    }
+    macro_rules! force {
+        ($lc:expr, $ty:ty) => {{
+            let s = <$ty>::parse(status).ok_or_else(|| {
+                let all: Vec<&str> = <$ty>::ALL.iter().map(|s| s.as_str()).collect();
+                format!(
+                    "{status:?} is not a status of a {kind} ({})",
+                    all.join(", ")
+                )
+            })?;
+            let lc: &mut Lifecycle<$ty> = $lc;
+            lc.force(s, now);
+            return Ok(());
+        }};
+    }
+    if kind == "cen" {
+        if let Some(c) = w.globals.values_mut().find_map(|g| g.cens.get_mut(id)) {
+            force!(&mut c.status, CenStatus)
+        }
+        return Err(missing(kind, id));
+    }
+    for r in w.regions.values_mut() {
+        match kind {
+            "transit-router" => {
+                if let Some(t) = r.transit_routers.get_mut(id) {
+                    force!(&mut t.status, TrStatus)
+                }
+            }
+            "transit-router-route-table" => {
+                if let Some(rt) = r
+                    .transit_routers
+                    .values_mut()
+                    .flat_map(|t| t.route_tables.iter_mut())
+                    .find(|rt| rt.id == id)
+                {
+                    force!(&mut rt.status, TrRouteTableStatus)
+                }
+            }
+            "vpc" => {
+                if let Some(v) = r.vpcs.get_mut(id) {
+                    force!(&mut v.status, VpcStatus)
+                }
+            }
+            "vswitch" => {
+                if let Some(v) = r.vswitches.get_mut(id) {
+                    force!(&mut v.status, VSwitchStatus)
+                }
+            }
+            "vpc-peer-connection" => {
+                if let Some(p) = r.peerings.get_mut(id) {
+                    force!(&mut p.status, PeeringStatus)
+                }
+            }
+            "transit-router-vpc-attachment" => {
+                if let Some(a) = r.tr_vpc_attachments.get_mut(id) {
+                    force!(&mut a.status, AttachmentStatus)
+                }
+            }
+            "transit-router-peer-attachment" => {
+                if let Some(a) = r.tr_peer_attachments.get_mut(id) {
+                    force!(&mut a.status, AttachmentStatus)
+                }
+            }
+            "route-entry" => {
+                if let Some(e) = r
+                    .route_tables
+                    .values_mut()
+                    .flat_map(|t| t.entries.iter_mut())
+                    .find(|e| e.id == id)
+                {
+                    force!(&mut e.status, RouteEntryStatus)
+                }
+            }
+            "dataworks-resource-group" => {
+                if let Some(g) = r.dataworks.resource_groups.get_mut(id) {
+                    force!(&mut g.status, ResourceGroupStatus)
+                }
+            }
+            "dataworks-network" => {
+                if let Some(n) = id
+                    .parse()
+                    .ok()
+                    .and_then(|n: u64| r.dataworks.networks.get_mut(&n))
+                {
+                    force!(&mut n.status, NetworkStatus)
+                }
+            }
+            "rds-instance" => {
+                if let Some(i) = r.rds_instances.get_mut(id) {
+                    force!(&mut i.status, DbStatus)
+                }
+            }
+            "polardb-cluster" => {
+                if let Some(i) = r.polardb_clusters.get_mut(id) {
+                    force!(&mut i.status, DbStatus)
+                }
+            }
+            "mongodb-instance" => {
+                if let Some(i) = r.mongodb_instances.get_mut(id) {
+                    force!(&mut i.status, DbStatus)
+                }
+            }
+            _ => return Err(format!("set-status does not support type {kind:?}")),
+        }
+    }
+    Err(missing(kind, id))
 }
 
 fn with_whitelist(

@@ -915,11 +915,11 @@ fn peering(w: &mut World, id: &str, now: Instant) -> Option<VpcPeering> {
     Some(p.clone())
 }
 
+/// The VPC attachment with this id; a Detached one is gone (the cloud forgets it).
 fn vpc_attachment(w: &mut World, id: &str, now: Instant) -> Option<TrVpcAttachment> {
     w.regions.values_mut().find_map(|r| {
         let a = r.tr_vpc_attachments.get_mut(id)?;
-        a.status.peek(now);
-        Some(a.clone())
+        (a.status.peek(now) != AttachmentStatus::Detached).then(|| a.clone())
     })
 }
 
@@ -938,10 +938,7 @@ fn find_vpc_attachment(
         .filter(|a| {
             a.cen_id == cen && a.vpc_id == vpc && a.vpc_owner_uid == uid && a.vpc_region == region
         })
-        .map(|a| {
-            a.status.peek(now);
-            a.clone()
-        })
+        .filter_map(|a| (a.status.peek(now) != AttachmentStatus::Detached).then(|| a.clone()))
         .collect();
     // An Attached one wins over one still attaching.
     all.sort_by_key(|a| a.status.current() != AttachmentStatus::Attached);
@@ -1020,19 +1017,18 @@ fn tr_path(
         ));
     }
     let (a, b) = (&from.transit_router_id, &to.transit_router_id);
+    // A Detached peer attachment is gone: one deleted and created again is not mistaken for
+    // the old one.
     let peer = w
         .regions
         .values_mut()
         .flat_map(|r| r.tr_peer_attachments.values_mut())
-        .find(|p| {
+        .filter(|p| {
             p.cen_id == from.cen_id
                 && ((p.transit_router_id == *a && p.peer_transit_router_id == *b)
                     || (p.transit_router_id == *b && p.peer_transit_router_id == *a))
         })
-        .map(|p| {
-            p.status.peek(now);
-            p.clone()
-        })
+        .find_map(|p| (p.status.peek(now) != AttachmentStatus::Detached).then(|| p.clone()))
         .ok_or_else(|| {
             format!(
                 "no inter-region connection (peer attachment) joins transit routers {a} ({}) and {b} ({}) in CEN {}",

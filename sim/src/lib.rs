@@ -21,7 +21,7 @@ pub mod state;
 
 pub use admin::{ResourceView, StateView, Tamper};
 pub use error::{ApiError, ApiResult};
-pub use faults::FaultSettings;
+pub use faults::{FaultEffect, FaultRule, FaultSettings};
 pub use lifecycle::{Pacer, Timing};
 pub use scenario::Scenario;
 pub use server::RequestRecord;
@@ -208,8 +208,21 @@ impl SimHandle {
         lock(&self.shared.log).clone()
     }
 
+    /// Replaces the fault settings (`POST /_sim/faults`): reseeds the RNG and restarts the
+    /// rules' call counts.
     pub fn set_faults(&self, faults: FaultSettings) {
         lock(&self.shared.faults).set(faults);
+    }
+
+    /// The current fault settings (`GET /_sim/faults`), with any rules added since.
+    pub fn faults(&self) -> FaultSettings {
+        lock(&self.shared.faults).settings().clone()
+    }
+
+    /// Appends one targeted fault rule (`POST /_sim/faults/rules`), keeping the other settings,
+    /// the random sequence and the other rules' call counts; this rule counts calls from now.
+    pub fn add_fault_rule(&self, rule: FaultRule) {
+        lock(&self.shared.faults).add_rule(rule);
     }
 
     /// Changes the world behind the client's back (`POST /_sim/break`).

@@ -5,7 +5,7 @@
 use crate::admin::{self, StateView, Tamper};
 use crate::auth::{self, Incoming};
 use crate::error::ApiError;
-use crate::faults::{Fault, FaultSettings, Faults};
+use crate::faults::{Fault, FaultRule, FaultSettings, Faults};
 use crate::registry::{Product, Registry};
 use crate::request::Ctx;
 use crate::state::World;
@@ -39,6 +39,11 @@ pub struct RequestRecord {
     pub outcome: String,
     pub http_status: u16,
     pub request_id: String,
+    /// The injected fault the request got, if any: `throttle`, `5xx ServiceUnavailable`,
+    /// `5xx InternalError`, `timeout` (random ambiguous timeout), `rule fail <code>`,
+    /// `rule lose`. A timeout or a lost response is only applied (and named) when the call
+    /// succeeded; added latency is not named.
+    pub fault: Option<String>,
 }
 
 /// State shared by every request.
@@ -74,6 +79,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/_sim/state", get(admin_state))
         .route("/_sim/requests", get(admin_requests))
         .route("/_sim/faults", get(admin_get_faults).post(admin_set_faults))
+        .route("/_sim/faults/rules", post(admin_add_fault_rule))
         .route("/_sim/break", post(admin_break))
         .fallback(api)
         .with_state(shared)
@@ -142,6 +148,7 @@ struct Outcome {
     action: String,
     result: Result<(), (u16, String)>,
     ambiguous: bool,
+    fault: Option<String>,
 }
 
 async fn api(
@@ -186,6 +193,7 @@ async fn api(
         },
         http_status: if outcome.ambiguous { 0 } else { status },
         request_id,
+        fault: outcome.fault,
     });
     response
 }
@@ -220,6 +228,7 @@ async fn serve(
         action: String::new(),
         result: Ok(()),
         ambiguous: false,
+        fault: None,
     };
     macro_rules! fail {
         ($e:expr) => {{
@@ -311,14 +320,27 @@ async fn serve(
     };
     outcome.caller = Some(caller.clone());
 
-    let (latency, fault) = lock(&s.faults).draw(!is_read(&action));
+    // Targeted rules first (they count this call), then the random draw.
+    let (latency, fault) = lock(&s.faults).draw_for(&action, !is_read(&action));
     // Injected latency runs on the simulated clock, like lifecycle delays: `--time-scale`
     // speeds it up or slows it down.
     let latency = lock(&s.world).pacer.scale(latency);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    match fault {
+    if matches!(
+        fault,
+        Fault::Throttle | Fault::ServerError { .. } | Fault::Fail { .. }
+    ) {
+        outcome.fault = fault.label();
+    }
+    match &fault {
+        Fault::Fail {
+            status,
+            code,
+            message,
+            ..
+        } => fail!(ApiError::new(*status, code.clone(), message.clone())),
         Fault::Throttle => fail!(ApiError::bad(
             "Throttling.User",
             "Request was denied due to user flow control."
@@ -333,7 +355,7 @@ async fn serve(
             "InternalError",
             "The request processing has failed due to some unknown error, exception or failure."
         )),
-        Fault::None | Fault::Ambiguous => {}
+        Fault::None | Fault::Ambiguous | Fault::Lose => {}
     }
 
     let result = {
@@ -355,8 +377,9 @@ async fn serve(
             if let Value::Object(m) = &mut value {
                 m.insert("RequestId".into(), Value::String(request_id.to_string()));
             }
-            if fault == Fault::Ambiguous {
+            if matches!(fault, Fault::Ambiguous | Fault::Lose) {
                 outcome.ambiguous = true;
+                outcome.fault = fault.label();
                 let mut resp = Response::new(Body::new(Dropped));
                 resp.headers_mut().insert(
                     header::CONTENT_TYPE,
@@ -429,7 +452,7 @@ async fn admin_set_faults(
     } else {
         FaultSettings::parse(&text)
     };
-    match parsed {
+    match parsed.and_then(|f| f.validate().map(|()| f)) {
         Ok(f) => {
             lock(&s.faults).set(f.clone());
             axum::Json(f).into_response()
@@ -440,6 +463,47 @@ async fn admin_set_faults(
         )
             .into_response(),
     }
+}
+
+/// Appends one [`FaultRule`] (its JSON form, or one `lose=`/`fail=` part of a spec string),
+/// keeping the other settings and the other rules' counts; answers the settings.
+async fn admin_add_fault_rule(
+    State(s): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = loopback_only(&peer) {
+        return r;
+    }
+    match parse_rule(&String::from_utf8_lossy(&body)) {
+        Ok(rule) => {
+            let mut faults = lock(&s.faults);
+            faults.add_rule(rule);
+            axum::Json(faults.settings().clone()).into_response()
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, format!("bad fault rule: {e}\n")).into_response(),
+    }
+}
+
+fn parse_rule(text: &str) -> Result<FaultRule, String> {
+    let rule = if text.trim_start().starts_with('{') {
+        serde_json::from_str::<FaultRule>(text).map_err(|e| e.to_string())?
+    } else {
+        let mut f = FaultSettings::parse(text)?;
+        if f.rules.len() != 1
+            || f != (FaultSettings {
+                rules: f.rules.clone(),
+                ..Default::default()
+            })
+        {
+            return Err(format!(
+                "{text:?}: expected one rule, lose=Action[#N|#*] or fail=Action[#N|#*]/ErrorCode[/HttpStatus], or its JSON form"
+            ));
+        }
+        f.rules.remove(0)
+    };
+    rule.validate()?;
+    Ok(rule)
 }
 
 async fn admin_break(

@@ -255,3 +255,191 @@ async fn time_scale_scales_injected_latency() {
         assert!(took >= Duration::from_millis(180), "took {took:?}");
     }
 }
+
+#[tokio::test]
+async fn fault_rules_fail_or_lose_the_nth_call_and_the_log_names_them() {
+    let sim = start(Timing::Immediate).await;
+    let a = Client::new(&sim, "A");
+    let vswitch = |cidr: &'static str| {
+        [
+            ("RegionId", HZ),
+            ("VpcId", "vpc-bp1simhzvpc000000001"),
+            ("ZoneId", "cn-hangzhou-i"),
+            ("CidrBlock", cidr),
+        ]
+    };
+    // A spec string: the first CreateVSwitch is performed and its response lost.
+    let (status, body) = admin_post(&sim, "/_sim/faults", "lose=CreateVSwitch#1,seed=5").await;
+    assert_eq!(status, 200, "{body}");
+    let lost = a
+        .try_call_with(
+            VPC,
+            "CreateVSwitch",
+            &vswitch("192.168.8.0/24"),
+            &Opts::default(),
+        )
+        .await;
+    assert!(lost.is_err(), "the response must be lost: {lost:?}");
+    let created = sim
+        .state()
+        .of_type("vswitch")
+        .find(|r| r.attributes["cidr"] == "192.168.8.0/24")
+        .map(|r| r.id.clone())
+        .expect("the lost call took effect");
+
+    // A JSON rule appended: the second DescribeVpcs (counted from now) is throttled.
+    let (status, body) = admin_post(
+        &sim,
+        "/_sim/faults/rules",
+        r#"{"action":"DescribeVpcs","nth":2,"effect":{"kind":"fail","code":"Throttling.User"}}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // ...and a spec-string rule: every DeleteVSwitch fails with 503, nothing is deleted.
+    let (status, body) = admin_post(
+        &sim,
+        "/_sim/faults/rules",
+        "fail=DeleteVSwitch#*/ServiceUnavailable/503",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let settings = admin_get(&sim, "/_sim/faults").await;
+    assert_eq!(settings["seed"], 5);
+    assert_eq!(settings["rules"].as_array().unwrap().len(), 3);
+    assert_eq!(sim.faults().rules.len(), 3);
+
+    a.call(VPC, "DescribeVpcs", &[("RegionId", HZ)]).await.ok();
+    a.call(VPC, "DescribeVpcs", &[("RegionId", HZ)])
+        .await
+        .err(400, "Throttling.User");
+    a.call(VPC, "DescribeVpcs", &[("RegionId", HZ)]).await.ok();
+    // The lose rule kept its count: the second CreateVSwitch is answered.
+    a.call(VPC, "CreateVSwitch", &vswitch("192.168.9.0/24"))
+        .await
+        .ok();
+    for _ in 0..2 {
+        let r = a
+            .call(
+                VPC,
+                "DeleteVSwitch",
+                &[("RegionId", HZ), ("VSwitchId", created.as_str())],
+            )
+            .await;
+        r.err(503, "ServiceUnavailable");
+        assert!(
+            r.body["Message"]
+                .as_str()
+                .unwrap()
+                .contains("DeleteVSwitch")
+        );
+    }
+    assert!(sim.state().find("vswitch", &created).is_some());
+
+    // Bad rules are refused with the expected form.
+    for bad in [
+        "lose=",
+        "fail=DeleteVSwitch#1",
+        "throttle=0.5",
+        "lose=A#1,lose=B#1",
+        r#"{"action":"DeleteVSwitch","nth":0,"effect":{"kind":"lose"}}"#,
+        r#"{"action":"DeleteVSwitch","effect":{"kind":"fail"}}"#,
+    ] {
+        let (status, body) = admin_post(&sim, "/_sim/faults/rules", bad).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    let (status, body) = admin_post(&sim, "/_sim/faults", "fail=DeleteVSwitch").await;
+    assert_eq!(status, 400);
+    assert!(body.contains("fail=Action[#N|#*]/ErrorCode"), "{body}");
+
+    // The request log says which fault each request got.
+    let log = admin_get(&sim, "/_sim/requests").await;
+    let got: Vec<(String, String, Value)> = log["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap().to_string(),
+                r["outcome"].as_str().unwrap().to_string(),
+                r["fault"].clone(),
+            )
+        })
+        .collect();
+    let row = |a: &str, o: &str, f: Value| (a.to_string(), o.to_string(), f);
+    assert_eq!(
+        got,
+        vec![
+            row("CreateVSwitch", "AmbiguousTimeout", "rule lose".into()),
+            row("DescribeVpcs", "OK", Value::Null),
+            row(
+                "DescribeVpcs",
+                "Throttling.User",
+                "rule fail Throttling.User".into()
+            ),
+            row("DescribeVpcs", "OK", Value::Null),
+            row("CreateVSwitch", "OK", Value::Null),
+            row(
+                "DeleteVSwitch",
+                "ServiceUnavailable",
+                "rule fail ServiceUnavailable".into()
+            ),
+            row(
+                "DeleteVSwitch",
+                "ServiceUnavailable",
+                "rule fail ServiceUnavailable".into()
+            ),
+        ]
+    );
+    assert_eq!(sim.requests()[0].http_status, 0);
+    assert_eq!(sim.requests()[6].http_status, 503);
+
+    // Setting faults again restarts the counts: the first CreateVSwitch is lost again, and a
+    // random throttle is named as such.
+    sim.set_faults(FaultSettings::parse("lose=CreateVSwitch#1").unwrap());
+    let lost = a
+        .try_call_with(
+            VPC,
+            "CreateVSwitch",
+            &vswitch("192.168.10.0/24"),
+            &Opts::default(),
+        )
+        .await;
+    assert!(lost.is_err(), "{lost:?}");
+    sim.set_faults(FaultSettings {
+        throttle: 1.0,
+        ..Default::default()
+    });
+    a.call(VPC, "DescribeVpcs", &[("RegionId", HZ)])
+        .await
+        .err(400, "Throttling.User");
+    let log = sim.requests();
+    let last: Vec<Option<&str>> = log[log.len() - 2..]
+        .iter()
+        .map(|r| r.fault.as_deref())
+        .collect();
+    assert_eq!(last, [Some("rule lose"), Some("throttle")]);
+}
+
+#[tokio::test]
+async fn add_fault_rule_keeps_the_random_faults() {
+    let sim = start(Timing::Immediate).await;
+    sim.set_faults(FaultSettings {
+        throttle: 1.0,
+        ..Default::default()
+    });
+    sim.add_fault_rule(dwlink_sim::FaultRule::fail(
+        "DescribeVSwitches",
+        Some(1),
+        "InternalError",
+    ));
+    let a = Client::new(&sim, "A");
+    // The rule wins over the random throttle for its call...
+    a.call(VPC, "DescribeVSwitches", &[("RegionId", HZ)])
+        .await
+        .err(400, "InternalError");
+    // ...and the random faults still apply to the others.
+    a.call(VPC, "DescribeVSwitches", &[("RegionId", HZ)])
+        .await
+        .err(400, "Throttling.User");
+    assert_eq!(sim.faults().throttle, 1.0);
+}

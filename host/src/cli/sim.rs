@@ -15,7 +15,10 @@ pub struct SimArgs {
     /// Scenario file (TOML); default: the built-in seed scenario (examples/scenarios/seed.toml).
     #[arg(long)]
     pub scenario: Option<PathBuf>,
-    /// Faults, e.g. `throttle=0.1,5xx=0.05,latency=20ms,timeout=0.02,seed=7`.
+    /// Faults, e.g. `throttle=0.1,5xx=0.05,latency=20ms,timeout=0.02,seed=7`, and rules:
+    /// `lose=CreateRouteEntry#1` (perform the first call, drop its response),
+    /// `fail=DeleteCen#2/InvalidOperation.CenInstanceStatus` (answer the second with that error),
+    /// `fail=DeleteCen#*/Throttling.User` (every call).
     #[arg(long, default_value = "")]
     pub faults: String,
     /// How async steps complete: `delay` (nominal durations x --time-scale), `immediate`, `polls:N`.

@@ -185,16 +185,20 @@ fn resolve_tr(ctx: &mut Ctx<'_>) -> ApiResult<(String, String)> {
     Ok((region, tr))
 }
 
-/// Where a caller's attachment (VPC or peer) lives.
-fn attachment_region(world: &World, uid: &str, id: &str) -> Option<String> {
-    world
-        .regions
-        .iter()
-        .find(|((u, _), r)| {
-            u == uid
-                && (r.tr_vpc_attachments.contains_key(id) || r.tr_peer_attachments.contains_key(id))
-        })
-        .map(|((_, r), _)| r.clone())
+/// Where a caller's attachment (VPC or peer) lives. A Detached attachment is gone: the cloud
+/// forgets it once detaching completes (its id is then not found). The simulator keeps the
+/// record, which the admin state shows as Detached, but no API finds it.
+fn attachment_region(world: &mut World, uid: &str, id: &str, now: Instant) -> Option<String> {
+    world.regions.iter_mut().find_map(|((u, r), reg)| {
+        if u != uid {
+            return None;
+        }
+        let s = match reg.tr_vpc_attachments.get_mut(id) {
+            Some(a) => a.status.peek(now),
+            None => reg.tr_peer_attachments.get_mut(id)?.status.peek(now),
+        };
+        (s != AttachmentStatus::Detached).then(|| r.clone())
+    })
 }
 
 fn create_cen(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
@@ -779,7 +783,7 @@ fn delete_vpc_attachment(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
     let uid = ctx.uid().to_string();
     let now = ctx.now;
     let region =
-        attachment_region(ctx.world, &uid, &id).ok_or_else(|| attachment_not_found(&id))?;
+        attachment_region(ctx.world, &uid, &id, now).ok_or_else(|| attachment_not_found(&id))?;
     let routes: Vec<String> = ctx
         .world
         .regions
@@ -1052,7 +1056,7 @@ fn delete_peer_attachment(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
     let now = ctx.now;
     let pacer = ctx.world.pacer;
     let region =
-        attachment_region(ctx.world, &uid, &id).ok_or_else(|| attachment_not_found(&id))?;
+        attachment_region(ctx.world, &uid, &id, now).ok_or_else(|| attachment_not_found(&id))?;
     let a = ctx
         .world
         .regional(&uid, &region)
@@ -1142,7 +1146,7 @@ fn check_pair(ctx: &mut Ctx<'_>, attachment: &str, table: &str) -> ApiResult<(St
     let uid = ctx.uid().to_string();
     let now = ctx.now;
     let (region, tr) = find_table(ctx.world, &uid, table).ok_or_else(|| table_not_found(table))?;
-    let att_region = attachment_region(ctx.world, &uid, attachment)
+    let att_region = attachment_region(ctx.world, &uid, attachment, now)
         .ok_or_else(|| attachment_not_found(attachment))?;
     let reg = ctx.world.regional(&uid, &att_region);
     let (att_tr, status) = if let Some(a) = reg.tr_vpc_attachments.get_mut(attachment) {

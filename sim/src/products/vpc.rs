@@ -398,26 +398,44 @@ fn delete_vswitch(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
             .map(|((_, r), _)| r.clone())
             .ok_or_else(|| vswitch_not_found(id))?,
     };
-    // A detached attachment (kept for a while, like the cloud's listing) no longer holds it.
     let now = ctx.now;
-    let in_attachment = ctx
-        .world
+    if !ctx.world.regional(&uid, &region).vswitches.contains_key(id) {
+        return Err(vswitch_not_found(id));
+    }
+    if let Some(user) = vswitch_user(ctx.world, &uid, &region, id, now) {
+        return Err(ApiError::bad(
+            "DependencyViolation",
+            format!("The vSwitch {id} is still used by {user}; remove that first."),
+        ));
+    }
+    ctx.dry_run()?;
+    remove_vswitch(ctx.world.regional(&uid, &region), id);
+    Ok(json!({}))
+}
+
+/// What still uses a vSwitch of `uid` in `region` (a database instance, a DataWorks network,
+/// a VPC attachment's zone mapping), which the cloud refuses to delete it under; shared with
+/// the admin `delete` of a `vswitch`. A detached attachment (kept as a record, see cbn) no
+/// longer holds it.
+pub fn vswitch_user(
+    world: &mut World,
+    uid: &str,
+    region: &str,
+    id: &str,
+    now: std::time::Instant,
+) -> Option<String> {
+    let in_attachment = world
         .regions
         .values_mut()
         .flat_map(|r| r.tr_vpc_attachments.values_mut())
         .find_map(|a| {
             let holds =
                 a.vpc_owner_uid == uid && a.zone_mappings.iter().any(|z| z.vswitch_id == id);
-            (holds && a.status.peek(now) != AttachmentStatus::Detached).then(|| a.id.clone())
+            (holds && a.status.peek(now) != AttachmentStatus::Detached)
+                .then(|| format!("transit router attachment {}", a.id))
         });
-    let reg = ctx.world.regional(&uid, &region);
-    let vsw = reg
-        .vswitches
-        .get(id)
-        .ok_or_else(|| vswitch_not_found(id))?
-        .clone();
-    let used_by = reg
-        .rds_instances
+    let reg = world.regional(uid, region);
+    reg.rds_instances
         .values()
         .filter(|i| i.vswitch_id == id)
         .map(|i| i.id.clone())
@@ -441,23 +459,21 @@ fn delete_vswitch(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
                 .map(|n| format!("DataWorks network {}", n.id)),
         )
         .chain(in_attachment)
-        .next();
-    if let Some(user) = used_by {
-        return Err(ApiError::bad(
-            "DependencyViolation",
-            format!("The vSwitch {id} is still used by {user}; remove that first."),
-        ));
-    }
-    ctx.dry_run()?;
-    let reg = ctx.world.regional(&uid, &region);
+        .next()
+}
+
+/// Removes a vSwitch and the system route entry of its CIDR; `false` if there is none.
+pub fn remove_vswitch(reg: &mut Regional, id: &str) -> bool {
+    let Some(vsw) = reg.vswitches.remove(id) else {
+        return false;
+    };
     if let Some(t) = reg.vpcs.get(&vsw.vpc_id).map(|v| v.route_table_id.clone())
         && let Some(t) = reg.route_tables.get_mut(&t)
     {
         t.entries
             .retain(|e| !(e.kind == RouteEntryKind::System && e.destination == vsw.cidr));
     }
-    reg.vswitches.remove(id);
-    Ok(json!({}))
+    true
 }
 
 fn describe_route_table_list(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
@@ -696,19 +712,20 @@ fn create_route_entry(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
             }
         }
         "Attachment" => {
-            let att = ctx
+            // A Detached attachment is gone (see cbn's attachment_region).
+            let s = ctx
                 .world
                 .regions
                 .values_mut()
                 .flat_map(|r| r.tr_vpc_attachments.values_mut())
-                .find(|a| a.id == hop_id && a.vpc_id == vpc_id && a.vpc_owner_uid == uid && a.vpc_region == region)
+                .filter(|a| a.id == hop_id && a.vpc_id == vpc_id && a.vpc_owner_uid == uid && a.vpc_region == region)
+                .find_map(|a| Some(a.status.peek(now)).filter(|s| *s != AttachmentStatus::Detached))
                 .ok_or_else(|| {
                     ApiError::bad(
                         "InvalidNextHopId.NotFound",
                         format!("The next hop {hop_id} is not a transit router attachment of VPC {vpc_id}."),
                     )
                 })?;
-            let s = att.status.peek(now);
             if s != AttachmentStatus::Attached {
                 return Err(ApiError::bad(
                     "IncorrectStatus.Attachment",

@@ -21,6 +21,8 @@ macro_rules! wire_enum {
             pub fn parse(s: &str) -> Option<Self> {
                 match s { $($wire => Some($name::$variant),)+ _ => None }
             }
+            /// Every status, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
         }
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
