@@ -374,13 +374,19 @@ impl AccountClient {
             if !retry::is_retryable(&err) || attempt >= policy.max_attempts {
                 return Err(err);
             }
+            let removes = ["Delete", "Revoke", "Dissociate", "Disable"]
+                .iter()
+                .any(|p| call.action.starts_with(p));
+            // A removal refused because the resource is busy (e.g. an attachment still
+            // detaching from an earlier delete) is answered at once: whether it is gone is for
+            // the caller to read, not for retries to guess at for minutes.
+            if removes && retry::is_busy(&err) {
+                return Err(err);
+            }
             // A write without a ClientToken cannot be told apart from its own retry: sent again
             // after a failure that may have taken effect, it could create a second resource.
             // Stop and let the caller look (the engine re-observes and adopts what it finds).
             // Removing twice is harmless (the second answers "not found").
-            let removes = ["Delete", "Revoke", "Dissociate", "Disable"]
-                .iter()
-                .any(|p| call.action.starts_with(p));
             if !is_read(&call.action)
                 && !removes
                 && call.params.get("ClientToken").is_none()

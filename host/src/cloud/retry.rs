@@ -37,6 +37,18 @@ pub const CODE_CREDENTIALS: &str = "dwlink.Credentials";
 pub const CODE_ENDPOINT: &str = "dwlink.Endpoint";
 pub const CODE_RESPONSE: &str = "dwlink.Response";
 
+/// The resource is busy with another operation or in a state that does not allow the call
+/// yet (`IncorrectStatus.*`, conflicts). Retrying waits for it to settle; for a removal the
+/// client leaves that to its caller, which reads the resource and decides (it may be gone).
+pub fn is_busy(err: &CloudError) -> bool {
+    err.code == "IncorrectStatus"
+        || err.code.starts_with("IncorrectStatus.")
+        || matches!(
+            err.code.as_str(),
+            "TaskConflict" | "OperationConflict" | "Conflict.Operation" | "Operation.Blocking"
+        )
+}
+
 /// Whether another attempt may succeed.
 pub fn is_retryable(err: &CloudError) -> bool {
     // 5xx: the server failed; 429: throttled even when the body is not an OpenAPI error.
@@ -116,6 +128,21 @@ mod tests {
             region: "r".into(),
             product: "p".into(),
             action: "x".into(),
+        }
+    }
+
+    #[test]
+    fn busy_is_a_resource_state_not_throttling() {
+        for code in [
+            "IncorrectStatus.Attachment",
+            "IncorrectStatus",
+            "OperationConflict",
+        ] {
+            assert!(is_busy(&err(400, code)), "{code}");
+            assert!(is_retryable(&err(400, code)), "{code}");
+        }
+        for code in ["Throttling.User", "ServiceUnavailable", "InvalidParameter"] {
+            assert!(!is_busy(&err(400, code)), "{code}");
         }
     }
 

@@ -464,6 +464,18 @@ impl Engine {
                         }
                         // A delete (of a stale resource) whose resource is gone is done.
                         Err(e) if resolved.action.starts_with("Delete") && is_not_found(&e) => None,
+                        // The token was used before for another request (a run whose journal
+                        // was lost, on other resources): this is a new attempt.
+                        Err(e)
+                            if e.code == "IdempotentParameterMismatch"
+                                && action.client_token.is_some()
+                                && fresh_attempts < 2 =>
+                        {
+                            fresh_attempts += 1;
+                            let token = self.next_token(action, journal)?;
+                            resolved.params.insert("ClientToken".to_string(), token);
+                            continue;
+                        }
                         Err(e) => return Err(e.into()),
                     };
                     lock(journal).done(&action.step, id.clone()).map_err(jerr)?;
@@ -478,17 +490,7 @@ impl Engine {
                                 && fresh_attempts < 2 =>
                         {
                             fresh_attempts += 1;
-                            let token = {
-                                let mut j = lock(journal);
-                                let attempt = j.next_attempt(&action.step).map_err(jerr)?;
-                                plan::attempt_token(
-                                    &plan::client_token(
-                                        &plan::scope(&self.link_id(), j.generation()),
-                                        &action.step,
-                                    ),
-                                    attempt,
-                                )
-                            };
+                            let token = self.next_token(action, journal)?;
                             self.progress(&format!(
                                 "dwlink: {}: {} does not exist although the cloud answered with it (its ClientToken was used before); creating it anew",
                                 action.step,
@@ -549,6 +551,16 @@ impl Engine {
                 Ok(id.into_iter().collect())
             }
         }
+    }
+
+    /// Starts the next attempt of `action`'s step; returns its ClientToken.
+    fn next_token(&self, action: &Action, journal: &Mutex<Journal>) -> Result<String, EngineError> {
+        let mut j = lock(journal);
+        let attempt = j.next_attempt(&action.step).map_err(jerr)?;
+        Ok(plan::attempt_token(
+            &plan::client_token(&plan::scope(&self.link_id(), j.generation()), &action.step),
+            attempt,
+        ))
     }
 
     /// The ConnectionProperties DataWorks gets: the plugin's product-specific keys, the

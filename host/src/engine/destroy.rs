@@ -212,6 +212,7 @@ impl Engine {
                     None => None,
                 };
                 let what = entry.resource_id.as_deref().unwrap_or(&entry.step);
+                let since = std::time::Instant::now();
                 let mut polls = 0;
                 loop {
                     let err = match self.caller(a.side).call(call.clone()).await {
@@ -232,9 +233,15 @@ impl Engine {
                         Some(s) => is_transitional(s) || is_settling(&err),
                         None => is_settling(&err),
                     };
-                    if !settling || polls >= self.opts.max_polls {
+                    if !settling
+                        || polls >= self.opts.max_polls
+                        || since.elapsed() >= self.max_wait()
+                    {
                         let waited = if polls > 0 {
-                            format!(" (after waiting {polls} polls for it to settle)")
+                            format!(
+                                " (after waiting {:.0} s for it to settle)",
+                                since.elapsed().as_secs_f64()
+                            )
                         } else {
                             String::new()
                         };
@@ -264,6 +271,7 @@ impl Engine {
                 // The instance may still be applying the add an interrupted run sent (e.g. RDS
                 // `DBInstanceNetTypeChanging`): the plugin says InvalidState; wait and retry.
                 // Each attempt is checked by the host's own reads, as the add was.
+                let since = std::time::Instant::now();
                 let mut polls = 0;
                 loop {
                     match self
@@ -271,7 +279,11 @@ impl Engine {
                         .await
                     {
                         Ok(()) => break,
-                        Err(r) if r.retry && polls < self.opts.max_polls => {
+                        Err(r)
+                            if r.retry
+                                && polls < self.opts.max_polls
+                                && since.elapsed() < self.max_wait() =>
+                        {
                             if polls == 0 {
                                 self.progress(&format!(
                                     "dwlink: {} is still changing; waiting to remove {cidr} from its whitelist",

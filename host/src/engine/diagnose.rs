@@ -988,17 +988,19 @@ impl Engine {
             Err(Halt::Failed(e)) => return Err(e),
         }
         // A missing resource dwlink created (per its journal) was deleted outside dwlink: say
-        // so, since the fix (run again) creates it anew rather than finding it.
+        // so, since the fix (run again) creates it anew rather than finding it. A hop is named
+        // after the step that builds it, or names the resource.
         let owned = super::journal::Journal::peek_memory(&self.journal_dir, &self.link_id()).owned;
         for h in walk
             .hops
             .iter_mut()
             .filter(|h| h.status == HopStatus::Broken)
         {
-            let gone = owned.iter().find(|(id, _)| {
-                h.message.contains(id.as_str()) && h.message.contains("does not exist")
-            });
-            if let Some((id, step)) = gone {
+            let missing = h.message.contains("does not exist") || h.message.contains("has no ");
+            let gone = owned
+                .iter()
+                .find(|(id, step)| **step == h.name || h.message.contains(id.as_str()));
+            if let (true, Some((id, step))) = (missing, gone) {
                 h.message += &format!(
                     " (dwlink created {id} in step {step}; it was deleted outside dwlink, and `run` creates it anew)"
                 );

@@ -607,6 +607,71 @@ mod tests {
         Journal::open(dir.path(), "dwl-4").unwrap();
     }
 
+    fn create(step: &str) -> Action {
+        let call =
+            crate::cloud::Call::new("Cbn", "2017-09-12", "CreateTransitRouter", "cn-shanghai");
+        Action {
+            op: Op::Cloud {
+                call: call.into(),
+                output: Some("TransitRouterId".into()),
+                wait: None,
+                undo: None,
+                undo_waits: false,
+            },
+            client_token: Some("t".into()),
+            ..action(step)
+        }
+    }
+
+    #[test]
+    fn a_creating_step_is_never_done_without_its_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path(), "dwl-6").unwrap();
+        j.sent(&create("cen.tr.dataworks")).unwrap();
+        let e = j.done("cen.tr.dataworks", None).unwrap_err();
+        assert!(e.to_string().contains("without the resource's id"), "{e}");
+        assert_eq!(j.unconfirmed(), ["cen.tr.dataworks"]);
+        j.done("cen.tr.dataworks", Some("tr-1".into())).unwrap();
+        // Once known, the id stays: a later confirmation without one keeps it.
+        j.done("cen.tr.dataworks", None).unwrap();
+        assert_eq!(j.lookup("cen.tr.dataworks").as_deref(), Some("tr-1"));
+        // A step that creates nothing with an id is done without one.
+        j.sent(&action("whitelist.add")).unwrap();
+        j.done("whitelist.add", None).unwrap();
+    }
+
+    #[test]
+    fn attempts_and_ownership_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path(), "dwl-7").unwrap();
+        assert!(j.is_fresh());
+        j.sent(&create("route.source")).unwrap();
+        j.done("route.source", Some("rte-1".into())).unwrap();
+        assert_eq!(j.next_attempt("route.source").unwrap(), 1);
+        assert_eq!(j.next_attempt("route.source").unwrap(), 2);
+        drop(j);
+        let j = Journal::open(dir.path(), "dwl-7").unwrap();
+        assert!(!j.is_fresh());
+        let m = j.memory();
+        assert_eq!(m.attempts.get("route.source"), Some(&2));
+        assert_eq!(
+            m.owned.get("rte-1").map(String::as_str),
+            Some("route.source")
+        );
+        assert_eq!(Journal::peek_memory(dir.path(), "dwl-7"), m);
+    }
+
+    #[test]
+    fn a_damaged_journal_is_set_aside_not_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("dwl-8.json"), "{\"entries\": [").unwrap();
+        let (j, kept) = Journal::open_or_set_aside(dir.path(), "dwl-8").unwrap();
+        let kept = kept.expect("set aside");
+        assert!(j.is_fresh() && j.entries().is_empty());
+        assert_eq!(std::fs::read_to_string(&kept).unwrap(), "{\"entries\": [");
+        assert!(kept.to_string_lossy().contains("dwl-8.json.damaged-"));
+    }
+
     #[test]
     fn a_corrupt_journal_is_an_error_not_a_fresh_start() {
         let dir = tempfile::tempdir().unwrap();

@@ -178,6 +178,13 @@ impl Engine {
         }
     }
 
+    /// How long one resource still changing is waited for: `max_polls` polls.
+    pub(crate) fn max_wait(&self) -> Duration {
+        self.opts
+            .poll_interval
+            .saturating_mul(self.opts.max_polls.max(1))
+    }
+
     pub(crate) fn progress(&self, line: &str) {
         if !self.opts.progress {
             return;

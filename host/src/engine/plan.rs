@@ -1142,3 +1142,25 @@ fn plan_cen(b: &mut Builder, src_cidr: &str, dw_cidr: &str) {
         att_b_known,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_attempt_has_its_own_stable_client_token() {
+        let base = client_token("dwl-1", "route.source");
+        assert_eq!(attempt_token(&base, 0), base);
+        let first = attempt_token(&base, 1);
+        assert_ne!(first, base);
+        assert_eq!(
+            first,
+            attempt_token(&base, 1),
+            "the same attempt, the same token"
+        );
+        assert_ne!(first, attempt_token(&base, 2));
+        assert_eq!(first.len(), 64);
+        assert_eq!(scope("dwl-1", 0), "dwl-1");
+        assert_eq!(scope("dwl-1", 2), "dwl-1#2");
+    }
+}

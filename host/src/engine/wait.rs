@@ -209,6 +209,10 @@ impl Engine {
         let mut last: Option<String> = None;
         for poll in 0..self.opts.max_polls.max(1) {
             if poll > 0 {
+                // Bounded in time too: reads slowed by throttling do not stretch the bound.
+                if since.elapsed() >= self.max_wait() {
+                    break;
+                }
                 tokio::time::sleep(self.opts.poll_interval).await;
             }
             let mut status = self.probe(action, &w).await?;
@@ -270,8 +274,9 @@ impl Engine {
             what
         };
         Err(EngineError::Other(format!(
-            "gave up waiting for {goal} after {} polls (account {}, {region}){state}; run again to keep waiting",
-            self.opts.max_polls, action.account
+            "gave up waiting for {goal} after {:.0} s (account {}, {region}){state}; run again to keep waiting (--max-wait sets how long)",
+            since.elapsed().as_secs_f64(),
+            action.account
         ))
         .into())
     }
