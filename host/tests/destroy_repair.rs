@@ -452,3 +452,200 @@ async fn a_lost_create_answer_is_recorded_with_its_id() {
     assert_eq!(inventory(&bench.state_view()).resources, before.resources);
     bench.sim.shutdown().await;
 }
+
+/// One way to break a built link behind dwlink's back.
+struct Drift {
+    link: &'static str,
+    what: &'static str,
+    /// Builds the tampering from the simulator's state and the run's report.
+    tamper: fn(&Bench, &Value) -> Tamper,
+    /// A hop of the network path, which diagnose names (the data source is not one: the path
+    /// still carries traffic without it, so diagnose finds every hop ok).
+    hop: bool,
+}
+
+fn delete(kind: &str, id: String) -> Tamper {
+    Tamper::Delete {
+        kind: kind.into(),
+        id,
+    }
+}
+
+fn step_id(report: &Value, step: &str) -> String {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == step)
+        .and_then(|s| s["resource_ids"][0].as_str())
+        .unwrap_or_else(|| panic!("no id for {step}: {report:#}"))
+        .to_string()
+}
+
+fn first(bench: &Bench, kind: &str) -> String {
+    ids(bench, kind)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no {kind}"))
+}
+
+const DRIFTS: &[Drift] = &[
+    Drift {
+        link: "seed-peering",
+        what: "peering connection deleted",
+        tamper: |b, _| delete("vpc-peer-connection", first(b, "vpc-peer-connection")),
+        hop: true,
+    },
+    Drift {
+        link: "seed-peering",
+        what: "A's route entry deleted",
+        tamper: |_, r| delete("route-entry", step_id(r, "route.source")),
+        hop: true,
+    },
+    Drift {
+        link: "seed-peering",
+        what: "B's route entry deleted",
+        tamper: |_, r| delete("route-entry", step_id(r, "route.dataworks")),
+        hop: true,
+    },
+    Drift {
+        link: "seed-peering",
+        what: "DataWorks route deleted",
+        tamper: |_, r| delete("dataworks-route", step_id(r, "dataworks.route")),
+        hop: true,
+    },
+    Drift {
+        link: "seed-peering",
+        what: "whitelist entry removed",
+        tamper: |b, _| Tamper::RemoveWhitelistEntry {
+            instance: first(b, "rds-instance"),
+            group: "dataworks".into(),
+            entry: "172.16.66.0/24".into(),
+        },
+        hop: true,
+    },
+    Drift {
+        link: "seed-peering",
+        what: "DataWorks data source deleted",
+        tamper: |_, r| delete("dataworks-data-source", step_id(r, "dataworks.data_source")),
+        hop: false,
+    },
+    Drift {
+        link: "seed-cen",
+        what: "B's VPC attachment deleted",
+        tamper: |_, r| {
+            delete(
+                "transit-router-vpc-attachment",
+                step_id(r, "cen.attach.dataworks"),
+            )
+        },
+        hop: true,
+    },
+    Drift {
+        link: "seed-cen",
+        what: "A's VPC attachment deleted",
+        tamper: |_, r| {
+            delete(
+                "transit-router-vpc-attachment",
+                step_id(r, "cen.attach.source"),
+            )
+        },
+        hop: true,
+    },
+    Drift {
+        link: "seed-cen",
+        what: "inter-region connection deleted",
+        tamper: |_, r| delete("transit-router-peer-attachment", step_id(r, "cen.peer")),
+        hop: true,
+    },
+    Drift {
+        link: "seed-cen",
+        what: "A's route entry deleted",
+        tamper: |_, r| delete("route-entry", step_id(r, "route.source")),
+        hop: true,
+    },
+    Drift {
+        link: "seed-cen",
+        what: "B's route entry deleted",
+        tamper: |_, r| delete("route-entry", step_id(r, "route.dataworks")),
+        hop: true,
+    },
+    Drift {
+        link: "seed-cen",
+        what: "A's transit router deleted",
+        tamper: |_, r| delete("transit-router", step_id(r, "cen.tr.source")),
+        hop: true,
+    },
+    Drift {
+        link: "seed-cen",
+        what: "DataWorks route deleted",
+        tamper: |_, r| delete("dataworks-route", step_id(r, "dataworks.route")),
+        hop: true,
+    },
+    Drift {
+        link: "seed-cen",
+        what: "whitelist entry removed",
+        tamper: |b, _| Tamper::RemoveWhitelistEntry {
+            instance: first(b, "rds-instance"),
+            group: "dataworks".into(),
+            entry: "172.16.66.0/24".into(),
+        },
+        hop: true,
+    },
+    Drift {
+        link: "seed-cen",
+        what: "DataWorks data source deleted",
+        tamper: |_, r| delete("dataworks-data-source", step_id(r, "dataworks.data_source")),
+        hop: false,
+    },
+];
+
+/// Every hop diagnose can name, broken behind dwlink's back: diagnose names a broken hop, one
+/// `run` repairs it (connected, then diagnose all ok), and destroy leaves the world as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_at_every_hop_is_repaired_by_run() {
+    let mut failures = Vec::new();
+    for d in DRIFTS {
+        let bench = Bench::start(Timing::Immediate, 1.0).await;
+        let before = inventory(&bench.state_view());
+        let built = connected(&bench, d.link).await;
+        bench.sim.tamper(&(d.tamper)(&bench, &built)).unwrap();
+        let (code, diagnosis, _) = bench.json("diagnose", "rds-mysql", d.link).await;
+        let named = diagnosis["diagnosis"]["first_broken"]
+            .as_str()
+            .unwrap_or("-")
+            .to_string();
+        let (run_code, repaired, stderr) = bench.json("run", "rds-mysql", d.link).await;
+        let (ok_code, after_diag, _) = bench.json("diagnose", "rds-mysql", d.link).await;
+        let (destroy_code, _, _) = bench.json("destroy", "rds-mysql", d.link).await;
+        let clean = inventory(&bench.state_view()).resources == before.resources;
+        eprintln!(
+            "drift {:<12} {:<34} diagnose {code} names {named:<22} run {run_code} diagnose {ok_code} destroy {destroy_code} clean {clean}",
+            d.link, d.what
+        );
+        if code != if d.hop { 3 } else { 0 }
+            || (d.hop && named == "-")
+            || run_code != 0
+            || ok_code != 0
+            || destroy_code != 0
+            || !clean
+        {
+            failures.push(format!(
+                "{} / {}: diagnose {code} ({named}), run {run_code}: {}\n{}\ndiagnose after: {}\ndestroy {destroy_code}, clean {clean}",
+                d.link,
+                d.what,
+                repaired["error"],
+                stderr.lines().rev().take(5).collect::<Vec<_>>().join("\n"),
+                after_diag["diagnosis"]["first_broken"]
+            ));
+        }
+        bench.sim.shutdown().await;
+    }
+    eprintln!(
+        "drift repaired by one run: {}/{} ({} named by diagnose)",
+        DRIFTS.len() - failures.len(),
+        DRIFTS.len(),
+        DRIFTS.iter().filter(|d| d.hop).count()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
