@@ -10,7 +10,7 @@ mod common;
 
 use common::bench::{Bench, Inventory, count, gone, inventory, kept, link};
 use common::{cache_dir, plugin};
-use dwlink_sim::{StateView, Timing};
+use dwlink_sim::{FaultRule, FaultSettings, StateView, Timing};
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -219,6 +219,17 @@ async fn stop_mid_way(
 ) -> (usize, std::process::ExitStatus, String) {
     let plugin = plugin(plugin_name);
     let link = link(link_name);
+    // Route entries come late in both modes: refusing them as busy (the client retries for
+    // minutes) holds the run mid-way, with earlier steps done and a route step in flight,
+    // however slowly this machine schedules the watcher below.
+    bench.sim.set_faults(FaultSettings {
+        rules: vec![FaultRule::fail(
+            "CreateRouteEntry",
+            None,
+            "IncorrectStatus.VpcRouteTable",
+        )],
+        ..Default::default()
+    });
     let mut child = bench
         .command(&[
             "run",
@@ -255,6 +266,7 @@ async fn stop_mid_way(
         .unwrap();
     assert!(sent.success(), "kill -{signal} failed");
     let out = child.wait_with_output().unwrap();
+    bench.sim.set_faults(FaultSettings::default());
     (
         done,
         out.status,
