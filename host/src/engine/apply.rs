@@ -137,9 +137,17 @@ impl Engine {
             let ids = e.resource_id.clone().into_iter().collect();
             report.steps.push(step_report(&e.action, state, ids, error));
         }
+        // A step shown as deleted is not listed again as missing.
+        let deleted: Vec<String> = report
+            .steps
+            .iter()
+            .filter(|s| s.status == "deleted")
+            .map(|s| s.name.clone())
+            .collect();
         report.steps.extend(
             plan.actions
                 .iter()
+                .filter(|a| !deleted.contains(&a.step))
                 .map(|a| step_report(a, "missing", vec![], None)),
         );
         if !plan.problems.is_empty() {

@@ -119,10 +119,14 @@ impl Engine {
             } else {
                 Err(Left {
                     state: None,
-                    reason: format!(
-                        "kept because {} (which uses it) is still there",
-                        blocked.join(", ")
-                    ),
+                    reason: if blocked.len() == 1 {
+                        format!("kept because {} (which uses it) is still there", blocked[0])
+                    } else {
+                        format!(
+                            "kept because {} (which use it) are still there",
+                            blocked.join(", ")
+                        )
+                    },
                 })
             };
             let ids: Vec<String> = entry.resource_id.clone().into_iter().collect();
@@ -133,15 +137,19 @@ impl Engine {
                 }
                 Err(l) => {
                     kept[i] = true;
-                    let what = entry.resource_id.as_deref().unwrap_or(&entry.step);
+                    let what = entry
+                        .resource_id
+                        .as_deref()
+                        .map(|id| format!("{} {id}", entry.step))
+                        .unwrap_or_else(|| entry.step.clone());
                     let state = l
                         .state
                         .as_deref()
                         .map(|s| format!(", it is {s}"))
                         .unwrap_or_default();
                     let line = format!(
-                        "{} {what} (account {}, {}{state}): {}",
-                        entry.step, a.account, a.region, l.reason
+                        "{what} (account {}, {}{state}): {}",
+                        a.account, a.region, l.reason
                     );
                     report
                         .steps

@@ -181,8 +181,13 @@ impl Report {
         }
         let verdict = match self.status {
             Status::Connected => "connected",
-            Status::NotConnected if self.steps.iter().any(|s| s.status == "missing") => {
-                "incomplete: `dwlink-host run` takes the missing steps"
+            Status::NotConnected
+                if self
+                    .steps
+                    .iter()
+                    .any(|s| s.status == "missing" || s.status == "deleted") =>
+            {
+                "incomplete: `dwlink-host run` takes the missing steps (and creates anew what was deleted)"
             }
             Status::NotConnected if self.diagnosis.is_none() => {
                 "DataWorks cannot connect: `dwlink-host diagnose` names the broken hop"
