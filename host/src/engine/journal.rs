@@ -672,6 +672,33 @@ mod tests {
         assert!(kept.to_string_lossy().contains("dwl-8.json.damaged-"));
     }
 
+    /// A journal written before steps had attempts (release 0.1, a finished peering link)
+    /// still opens, plans from its ids and undoes in reverse creation order.
+    #[test]
+    fn a_journal_of_the_previous_release_still_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("dwl-3c52989259996588.json"),
+            include_str!("testdata/journal-v1-peering.json"),
+        )
+        .unwrap();
+        let j = Journal::open(dir.path(), "dwl-3c52989259996588").unwrap();
+        assert!(!j.is_fresh());
+        assert_eq!(j.generation(), 0);
+        assert!(j.unconfirmed().is_empty());
+        let m = j.memory();
+        assert!(m.attempts.is_empty());
+        let pcc = j.lookup("peering.create").expect("the peering's id");
+        assert_eq!(
+            m.owned.get(&pcc).map(String::as_str),
+            Some("peering.create")
+        );
+        let undo: Vec<String> = j.to_undo().into_iter().map(|e| e.step).collect();
+        assert_eq!(undo.first().map(String::as_str), Some("route.dataworks"));
+        assert_eq!(undo.last().map(String::as_str), Some("peering.create"));
+        assert_eq!(undo.len(), 7, "{undo:?}");
+    }
+
     #[test]
     fn a_corrupt_journal_is_an_error_not_a_fresh_start() {
         let dir = tempfile::tempdir().unwrap();
