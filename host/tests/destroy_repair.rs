@@ -268,7 +268,14 @@ async fn a_route_entry_and_an_inter_region_connection_deleted_outside_are_recrea
 async fn rebuilding_after_a_destroy_with_a_new_state_dir_connects() {
     let mut bench = Bench::start(Timing::Immediate, 1.0).await;
     let before = inventory(&bench.state_view());
-    for link_name in ["seed-peering", "seed-cen"] {
+    // Four builds of peering, each in a new state dir: no build reuses an earlier one's tokens.
+    for link_name in [
+        "seed-peering",
+        "seed-peering",
+        "seed-peering",
+        "seed-peering",
+        "seed-cen",
+    ] {
         connected(&bench, link_name).await;
         destroyed(&bench, link_name).await;
         bench.state = tempfile::tempdir().unwrap();
@@ -574,6 +581,12 @@ const DRIFTS: &[Drift] = &[
         link: "seed-cen",
         what: "A's transit router deleted",
         tamper: |_, r| delete("transit-router", step_id(r, "cen.tr.source")),
+        hop: true,
+    },
+    Drift {
+        link: "seed-cen",
+        what: "the CEN deleted (with its routers)",
+        tamper: |_, r| delete("cen", step_id(r, "cen.create")),
         hop: true,
     },
     Drift {

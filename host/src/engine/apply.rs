@@ -25,6 +25,7 @@ impl Engine {
     async fn plan_at(&self, memory: &Memory) -> Result<(Facts, Plan), EngineError> {
         let mut facts = self.observe().await?;
         facts.generation = memory.generation;
+        facts.token_salt = memory.salt.clone();
         facts.attempts = memory.attempts.clone();
         facts.owned = memory.owned.clone();
         let plan = plan::plan(&self.spec, &facts, &self.ds.info().datasource_type);
@@ -124,6 +125,14 @@ impl Engine {
             let (state, error) = match e.state {
                 EntryState::Done if !planned(&e.step) => ("created", None),
                 EntryState::Sent | EntryState::Failed if !planned(&e.step) => ("sent", None),
+                // dwlink made it; it is still there but points at what is gone.
+                EntryState::Done if planned(&format!("{}.stale", e.step)) => (
+                    "stale",
+                    Some(format!(
+                        "{} points at a connection that is gone; `dwlink-host run` replaces it",
+                        e.resource_id.as_deref().unwrap_or_default()
+                    )),
+                ),
                 // dwlink created it and it is gone now.
                 EntryState::Done if e.resource_id.is_some() => (
                     "deleted",
@@ -141,7 +150,7 @@ impl Engine {
         let deleted: Vec<String> = report
             .steps
             .iter()
-            .filter(|s| s.status == "deleted")
+            .filter(|s| s.status == "deleted" || s.status == "stale")
             .map(|s| s.name.clone())
             .collect();
         report.steps.extend(
@@ -225,6 +234,25 @@ impl Engine {
             .collect();
         if !recreated.is_empty() {
             for (step, id, state) in &recreated {
+                // A link between resources (a grant, an association) made anew may leave its
+                // old self behind (a grant to a CEN deleted since stays in account A): undo
+                // it, resolved with the ids the journal still holds, before they are replaced.
+                if let (None, Some(entry)) = (id, journal.entry(step).cloned())
+                    && let Op::Cloud {
+                        undo: Some(undo), ..
+                    } = &entry.action.op
+                    && let Ok(call) = resolve(undo, &journal)
+                {
+                    match self.caller(entry.action.side).call(call).await {
+                        Ok(_) => report.notes.push(format!(
+                            "step {step}: what it linked was replaced; its old link was undone first"
+                        )),
+                        Err(e) if is_not_found(&e) => {}
+                        Err(e) => report.notes.push(format!(
+                            "step {step}: undoing its old link before making it anew failed ({e}); it may remain"
+                        )),
+                    }
+                }
                 journal.next_attempt(step).map_err(jerr)?;
                 let what = id.as_deref().map(|i| format!(" {i}")).unwrap_or_default();
                 report.notes.push(match state {
@@ -477,7 +505,7 @@ impl Engine {
                         Err(e)
                             if e.code == "IdempotentParameterMismatch"
                                 && action.client_token.is_some()
-                                && fresh_attempts < 2 =>
+                                && fresh_attempts < 5 =>
                         {
                             fresh_attempts += 1;
                             let token = self.next_token(action, journal)?;
@@ -495,7 +523,7 @@ impl Engine {
                         Err(WaitError::Gone { .. })
                             if output.is_some()
                                 && action.client_token.is_some()
-                                && fresh_attempts < 2 =>
+                                && fresh_attempts < 5 =>
                         {
                             fresh_attempts += 1;
                             let token = self.next_token(action, journal)?;
@@ -566,7 +594,10 @@ impl Engine {
         let mut j = lock(journal);
         let attempt = j.next_attempt(&action.step).map_err(jerr)?;
         Ok(plan::attempt_token(
-            &plan::client_token(&plan::scope(&self.link_id(), j.generation()), &action.step),
+            &plan::client_token(
+                &plan::scope(&self.link_id(), j.generation(), j.salt()),
+                &action.step,
+            ),
             attempt,
         ))
     }

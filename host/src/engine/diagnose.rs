@@ -997,9 +997,11 @@ impl Engine {
             .filter(|h| h.status == HopStatus::Broken)
         {
             let missing = h.message.contains("does not exist") || h.message.contains("has no ");
+            // The hop's own step first: its message may name what it hangs off (the CEN).
             let gone = owned
                 .iter()
-                .find(|(id, step)| **step == h.name || h.message.contains(id.as_str()));
+                .find(|(_, step)| **step == h.name)
+                .or_else(|| owned.iter().find(|(id, _)| h.message.contains(id.as_str())));
             if let (true, Some((id, step))) = (missing, gone) {
                 h.message += &format!(
                     " (dwlink created {id} in step {step}; it was deleted outside dwlink, and `run` creates it anew)"

@@ -46,6 +46,9 @@ pub struct Facts {
     /// created is created again as a new attempt, with a new ClientToken.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attempts: BTreeMap<String, u32>,
+    /// The journal's salt for ClientTokens (empty for journals of the first release).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub token_salt: String,
     /// The ids of what dwlink created for this link (per the journal), with their steps.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub owned: BTreeMap<String, String>,

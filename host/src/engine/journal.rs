@@ -78,6 +78,11 @@ struct Data {
     /// (the cloud would answer a reused token with the deleted resource).
     #[serde(default)]
     generation: u32,
+    /// Salts every ClientToken of this journal: chosen when the journal is started, written
+    /// before the first call, so a resumed run sends the same tokens and a journal started
+    /// afresh (a new or lost state dir) never sends an earlier build's.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    salt: String,
     entries: Vec<Entry>,
     /// Whitelist changes dwlink saw a plugin make and did not ask for, not yet undone (by the
     /// user: dwlink does not trust itself to guess what the entry was for). Every `run`,
@@ -207,6 +212,7 @@ impl Journal {
                     version: 1,
                     link_id: link_id.into(),
                     generation: 0,
+                    salt: hex::encode(rand::random::<[u8; 8]>()),
                     entries: Vec::new(),
                     findings: Vec::new(),
                 }
@@ -256,6 +262,11 @@ impl Journal {
 
     pub fn generation(&self) -> u32 {
         self.data.generation
+    }
+
+    /// The salt of this journal's ClientTokens.
+    pub fn salt(&self) -> &str {
+        &self.data.salt
     }
 
     /// The entries recorded for `link_id`, read without taking the lock (for `status`, which
@@ -501,6 +512,8 @@ impl Journal {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Memory {
     pub generation: u32,
+    /// Salts the ClientTokens (see `Data::salt`).
+    pub salt: String,
     /// Each step's attempt (steps still on their first are left out).
     pub attempts: BTreeMap<String, u32>,
     /// The ids of what dwlink created and has not undone, with the step that created each.
@@ -510,6 +523,7 @@ pub struct Memory {
 fn memory(d: &Data) -> Memory {
     Memory {
         generation: d.generation,
+        salt: d.salt.clone(),
         attempts: d
             .entries
             .iter()

@@ -198,6 +198,7 @@ impl Engine {
             link_id,
             generation: 0,
             attempts: Default::default(),
+            token_salt: String::new(),
             owned: Default::default(),
             location,
             source,

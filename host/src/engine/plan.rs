@@ -346,14 +346,20 @@ pub fn client_token(link_id: &str, step: &str) -> String {
 
 /// What ClientTokens are derived from: the link id, and the generation after a destroy.
 pub fn token_scope(facts: &Facts) -> String {
-    scope(&facts.link_id, facts.generation)
+    scope(&facts.link_id, facts.generation, &facts.token_salt)
 }
 
-/// The token scope of `link_id` in `generation`.
-pub fn scope(link_id: &str, generation: u32) -> String {
-    match generation {
+/// The token scope of `link_id` in `generation`, salted by the journal that records it (a
+/// journal started afresh, in a new or lost state dir, never reuses an old build's tokens).
+pub fn scope(link_id: &str, generation: u32, salt: &str) -> String {
+    let base = match generation {
         0 => link_id.to_string(),
         g => format!("{link_id}#{g}"),
+    };
+    if salt.is_empty() {
+        base
+    } else {
+        format!("{base}~{salt}")
     }
 }
 
@@ -1160,7 +1166,8 @@ mod tests {
         );
         assert_ne!(first, attempt_token(&base, 2));
         assert_eq!(first.len(), 64);
-        assert_eq!(scope("dwl-1", 0), "dwl-1");
-        assert_eq!(scope("dwl-1", 2), "dwl-1#2");
+        assert_eq!(scope("dwl-1", 0, ""), "dwl-1");
+        assert_eq!(scope("dwl-1", 2, ""), "dwl-1#2");
+        assert_eq!(scope("dwl-1", 2, "ab12"), "dwl-1#2~ab12");
     }
 }

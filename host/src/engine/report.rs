@@ -185,7 +185,7 @@ impl Report {
                 if self
                     .steps
                     .iter()
-                    .any(|s| s.status == "missing" || s.status == "deleted") =>
+                    .any(|s| matches!(s.status.as_str(), "missing" | "deleted" | "stale")) =>
             {
                 "incomplete: `dwlink-host run` takes the missing steps (and creates anew what was deleted)"
             }

@@ -255,7 +255,7 @@ impl Engine {
                 }
                 (false, None) if poll > 3 => {
                     return Err(WaitError::Gone {
-                        what,
+                        what: shown,
                         account: action.account.clone(),
                         region: region.to_string(),
                     });
