@@ -46,6 +46,6 @@ pub use idempotency::client_token;
 pub use ratelimit::{Rate, RateLimits, SerialGuard};
 pub use retry::{
     CODE_CREDENTIALS, CODE_DEADLINE, CODE_ENDPOINT, CODE_RESPONSE, CODE_TRANSPORT, RetryPolicy,
-    is_retryable,
+    is_busy, is_retryable,
 };
 pub use sts::{AssumeRoleSpec, CallerIdentity, assume_role, get_caller_identity, role_arn};

@@ -706,9 +706,8 @@ pub(crate) fn undo_needs_no_id(entry: Option<&Entry>, step: &str) -> bool {
 /// `IncorrectRouteEntryStatus`, `IncorrectStatus.Attachment`, `OperationConflict`. In destroy
 /// this is almost always something still settling, so the call is retried (bounded).
 pub(crate) fn is_settling(e: &CloudError) -> bool {
-    e.code.starts_with("IncorrectStatus")
-        || e.code.ends_with("Status")
-        || e.code.contains("Conflict")
+    // The client's notion of busy, widened to codes of other products' shapes.
+    crate::cloud::is_busy(e) || e.code.ends_with("Status") || e.code.contains("Conflict")
 }
 
 /// The cloud says what was asked for is already there (e.g. `InstanceExist.Association`).

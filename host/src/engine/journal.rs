@@ -272,18 +272,12 @@ impl Journal {
     /// The entries recorded for `link_id`, read without taking the lock (for `status`, which
     /// may look while a run works); empty when there is no journal.
     pub fn peek_entries(dir: &Path, link_id: &str) -> Vec<Entry> {
-        std::fs::read(dir.join(format!("{link_id}.json")))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<Data>(&b).ok())
-            .map_or_else(Vec::new, |d| d.entries)
+        peek(dir, link_id).map_or_else(Vec::new, |d| d.entries)
     }
 
     /// The unexpected whitelist changes recorded for `link_id`, read without the lock.
     pub fn peek_findings(dir: &Path, link_id: &str) -> Vec<Finding> {
-        std::fs::read(dir.join(format!("{link_id}.json")))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<Data>(&b).ok())
-            .map_or_else(Vec::new, |d| d.findings)
+        peek(dir, link_id).map_or_else(Vec::new, |d| d.findings)
     }
 
     pub fn findings(&self) -> &[Finding] {
@@ -419,10 +413,7 @@ impl Journal {
 
     /// [`memory`](Self::memory) of `link_id`, read without taking the lock (for `plan`).
     pub fn peek_memory(dir: &Path, link_id: &str) -> Memory {
-        std::fs::read(dir.join(format!("{link_id}.json")))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<Data>(&b).ok())
-            .map_or_else(Memory::default, |d| memory(&d))
+        peek(dir, link_id).map_or_else(Memory::default, |d| memory(&d))
     }
 
     pub fn output(&mut self, step: &str, key: &str, value: &str) -> Result<(), JournalError> {
@@ -518,6 +509,14 @@ pub struct Memory {
     pub attempts: BTreeMap<String, u32>,
     /// The ids of what dwlink created and has not undone, with the step that created each.
     pub owned: BTreeMap<String, String>,
+}
+
+/// The journal of `link_id` as it is on disk, read without the lock; `None` when there is none
+/// or it cannot be read.
+fn peek(dir: &Path, link_id: &str) -> Option<Data> {
+    std::fs::read(dir.join(format!("{link_id}.json")))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Data>(&b).ok())
 }
 
 fn memory(d: &Data) -> Memory {
